@@ -1,0 +1,6 @@
+"""`pinewatch bench`: not written yet."""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("bench", help="(not written yet)")
+    parser.set_defaults(func=lambda args: print("not written yet") or 1)

@@ -1,0 +1,6 @@
+"""`pinewatch run`: not written yet."""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("run", help="(not written yet)")
+    parser.set_defaults(func=lambda args: print("not written yet") or 1)

@@ -1,0 +1,6 @@
+"""`pinewatch train`: not written yet."""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("train", help="(not written yet)")
+    parser.set_defaults(func=lambda args: print("not written yet") or 1)
