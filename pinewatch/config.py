@@ -91,6 +91,8 @@ class RedisConfig(_Section):
     stream_maxlen: int = Field(default=100_000, ge=1000)
     spool_dir: Path = Path("var/spool")
     spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+    heartbeat_prefix: str = Field(default="pinewatch:heartbeat:", description="key prefix of each camera's heartbeat (expires when silent)")
+    socket_timeout_s: float = Field(default=5.0, gt=0, description="connect and command timeout for Redis calls")
 
 
 class StreamsConfig(_Section):
@@ -104,6 +106,19 @@ class StreamsConfig(_Section):
     realtime: bool = Field(default=True, description="pace video files at their frame rate")
     loop: bool = False
     max_pending_frames: int = Field(default=64, ge=1, description="frames waiting for the detector before new ones are dropped")
+    detect_timeout_s: float = Field(default=30.0, gt=0, description="longest wait for the detector's answer on one frame (then counted as dropped)")
+    http_retries: int = Field(default=2, ge=0, description="extra attempts for a snapshot that failed with a timeout, connection error, 408, 429 or 5xx")
+    rtsp_keepalive_below_s: float = Field(
+        default=5.0, gt=0, description="RTSP cameras sampled more often than this keep their connection; slower ones connect per sample"
+    )
+
+
+class RecipientConfig(_Section):
+    """One notification recipient with its own language."""
+
+    channel: Literal["webhook", "email", "telegram"]
+    to: str = Field(min_length=1, description="webhook URL, e-mail address or Telegram chat id")
+    language: Literal["vi", "en"] | None = Field(default=None, description="empty: notify.language")
 
 
 class NotifyConfig(_Section):
@@ -119,6 +134,16 @@ class NotifyConfig(_Section):
     language: Literal["vi", "en"] = "en"
     max_attempts: int = Field(default=8, ge=1)
     retry_base_s: float = Field(default=5.0, gt=0)
+    retry_max_s: float = Field(default=3600.0, gt=0, description="longest wait between two attempts")
+    timeout_s: float = Field(default=10.0, gt=0, description="one delivery attempt's network timeout")
+    poll_s: float = Field(default=1.0, gt=0, description="how often the dispatcher looks for due notifications")
+    threads: int = Field(default=4, ge=1, description="deliveries in flight at once")
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    recipients: list[RecipientConfig] = Field(
+        default_factory=list, description="recipients with their own language, besides the lists above (which use `language`)"
+    )
 
 
 class AlertingConfig(_Section):
@@ -128,6 +153,14 @@ class AlertingConfig(_Section):
     claim_idle_ms: int = Field(default=60_000, ge=1000, description="reclaim messages pending this long with a dead consumer")
     alert_window_s: float = Field(default=1800, gt=0, description="detections this close in time at overlapping places join one alert")
     triangulation_window_s: float = Field(default=1800, gt=0)
+    triangulation_max_range_m: float = Field(default=50_000, gt=0, description="farthest distance a camera can see smoke")
+    bearing_error_deg: float = Field(default=1.0, ge=0, description="azimuth calibration error added to each side of a cone")
+    read_count: int = Field(default=32, ge=1, description="entries per XREADGROUP / XAUTOCLAIM call")
+    read_block_ms: int = Field(default=2000, ge=1, description="longest XREADGROUP wait")
+    max_deliveries: int = Field(
+        default=5, ge=1, description="a valid message whose processing fails this often goes to the dead-letter stream"
+    )
+    sse_poll_s: float = Field(default=1.0, gt=0, description="how often the live feed looks for changed alerts and cameras")
     public_base_url: str = "http://127.0.0.1:8000"
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
@@ -136,6 +169,7 @@ class ApiConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     bootstrap_token: str = Field(default="", description="an admin token created at start-up if set")
+    metrics_public: bool = Field(default=False, description="serve /metrics without a token (scraper on a private network)")
 
 
 class Settings(BaseSettings):

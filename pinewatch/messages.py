@@ -89,7 +89,10 @@ def encode(message: Message) -> dict[str, str]:
 
 def decode(fields: dict) -> Message:
     """Fields from XREADGROUP (bytes or str) -> a message, or MessageError saying why not."""
-    text = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in fields.items()}
+    try:
+        text = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in fields.items()}
+    except UnicodeDecodeError as exc:
+        raise MessageError(f"a field is not UTF-8: {exc}") from exc
     version = text.get("schema_version")
     if version != str(SCHEMA_VERSION):
         raise MessageError(f"unknown schema_version {version!r} (this build reads {SCHEMA_VERSION})")

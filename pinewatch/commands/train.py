@@ -1,6 +1,61 @@
-"""`pinewatch train`: not written yet."""
+"""`pinewatch train`: rebuild the dataset from ../shared and fine-tune YOLO (needs the `train` extra)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pinewatch.config import PROJECT_ROOT
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("train", help="(not written yet)")
-    parser.set_defaults(func=lambda args: print("not written yet") or 1)
+    parser = subparsers.add_parser(
+        "train",
+        help="build the dataset and train the detector (train extra)",
+        description="Rebuild the YOLO dataset (classes smoke, fire) from the shared data, then fine-tune a "
+        "COCO-derived checkpoint. A checkpoint is saved every epoch; --resume continues an interrupted run.",
+    )
+    parser.add_argument("--shared", type=Path, default=PROJECT_ROOT.parent / "shared", help="the shared data folder")
+    parser.add_argument("--data", type=Path, default=PROJECT_ROOT / "data" / "yolo", help="where the dataset is written")
+    parser.add_argument("--weights", default="yolov8n-smartrail", help="starting checkpoint: a name (see model card) or a .pt path")
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--imgsz", type=int, default=640)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--freeze", type=int, default=0, help="freeze the first N layers (10 = the backbone)")
+    parser.add_argument("--device", default="cpu", help="cpu, or a CUDA device index such as 0")
+    parser.add_argument("--project", type=Path, default=PROJECT_ROOT / "runs")
+    parser.add_argument("--name", default="pinewatch")
+    parser.add_argument("--resume", action="store_true", help="resume from <project>/<name>/weights/last.pt")
+    parser.add_argument("--dataset-only", action="store_true", help="build the dataset, print its counts and stop")
+    parser.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    from detector.training.dataset import BuildSettings, build
+
+    if not args.resume:
+        report = build(BuildSettings(shared=args.shared, out=args.data))
+        print(json.dumps(report, indent=2))
+        if args.dataset_only:
+            return 0
+    import importlib.util
+
+    if importlib.util.find_spec("ultralytics") is None:
+        print("pinewatch train needs the train extra: make train-deps")
+        return 2
+    from detector.training.train import TrainSettings, train
+
+    settings = TrainSettings(
+        data_yaml=args.data / "data.yaml",
+        weights=args.weights,
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        freeze=args.freeze,
+        device=args.device,
+        project=args.project,
+        name=args.name,
+    )
+    best = train(settings, resume=args.resume)
+    print(f"best checkpoint: {best}")
+    return 0

@@ -1,0 +1,169 @@
+"""`pinewatch eval`: the model card's numbers, reproducible with one command.
+
+Runs each model once per frame at a low score threshold, caches the detections,
+then replays them through the live pipeline's FrameJudge at the shipped
+settings (and, with a sweep, at a grid of temporal settings).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+from tqdm import tqdm
+
+from detector.evaluate import (
+    ClipReport,
+    SequenceReport,
+    ValReport,
+    detect_sequence,
+    val_detections,
+    val_report,
+    list_images,
+    replay_clip,
+    replay_sequence,
+    video_frames,
+)
+from detector.types import Detection
+from pinewatch.config import DetectorConfig, Settings, TemporalConfig
+from pinewatch.wiring import frame_judge, open_detector
+
+LOW_THRESHOLD = 0.001  # complete PR curves; the shipped threshold is applied on replay
+
+
+@dataclass
+class ModelEvaluation:
+    model: str
+    imgsz: int
+    score_threshold: float
+    temporal: dict
+    val: ValReport | None
+    clips: list[ClipReport] = field(default_factory=list)
+    sequences: list[SequenceReport] = field(default_factory=list)
+    smoke_pr: list[dict] = field(default_factory=list)  # smoke precision/recall at several thresholds
+    ms_per_frame: float = 0.0
+    sweep: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        if self.val is not None:
+            out["val"]["map50"] = self.val.map50
+        for seq, report in zip(out["sequences"], self.sequences):
+            seq["minutes_to_detection"] = report.minutes_to_detection
+        return out
+
+
+def _above(detections: Sequence[list[Detection]], threshold: float) -> list[list[Detection]]:
+    return [[d for d in dets if d.score >= threshold] for dets in detections]
+
+
+@dataclass
+class _Cached:
+    clips: dict[str, list[list[Detection]]]
+    sequences: dict[str, tuple[list[Path], list[list[Detection]]]]
+
+
+def _replay(cached: _Cached, detector_cfg: DetectorConfig, temporal: TemporalConfig) -> tuple[list[ClipReport], list[SequenceReport]]:
+    threshold = detector_cfg.score_threshold
+    clips = [replay_clip(name, _above(dets, threshold), frame_judge(detector_cfg, temporal), threshold) for name, dets in cached.clips.items()]
+    sequences = [
+        replay_sequence(name, files, _above(dets, threshold), frame_judge(detector_cfg, temporal))
+        for name, (files, dets) in cached.sequences.items()
+    ]
+    return clips, sequences
+
+
+def sweep_temporal(cached: _Cached, detector_cfg: DetectorConfig, base: TemporalConfig) -> list[dict]:
+    rows = []
+    for score, (window, hits) in itertools.product((0.15, 0.2, 0.25, 0.3, 0.4, 0.5), ((1, 1), (2, 2), (3, 2), (4, 2), (3, 3), (4, 3), (5, 3))):
+        temporal = base.model_copy(update={"window": window, "min_hits": hits, "alert_score": score})
+        cfg = detector_cfg.model_copy(update={"score_threshold": min(detector_cfg.score_threshold, score)})
+        clips, sequences = _replay(cached, cfg, temporal)
+        rows.append(
+            {
+                "alert_score": score,
+                "window": window,
+                "min_hits": hits,
+                "false_alerts_smoke_free_clips": sum(c.alerts for c in clips if "nosmoke" in c.clip),
+                "alerts_smoke_clip": sum(c.alerts for c in clips if "nosmoke" not in c.clip),
+                "alerts_before_ignition": sum(s.alerts_before_ignition for s in sequences),
+                "minutes_to_detection": {s.sequence: s.minutes_to_detection for s in sequences},
+            }
+        )
+    return rows
+
+
+def evaluate_model(
+    model: Path,
+    settings: Settings,
+    dataset: Path | None,
+    clips: Sequence[Path],
+    sequences: Sequence[Path],
+    imgsz: int | None = None,
+    sweep: bool = False,
+) -> ModelEvaluation:
+    detector_cfg = settings.detector if imgsz is None else settings.detector.model_copy(update={"imgsz": imgsz})
+    detector = open_detector(detector_cfg, model, score_threshold=LOW_THRESHOLD)
+    val = None
+    smoke_pr: list[dict] = []
+    if dataset is not None and (dataset / "images").exists():
+        pairs = val_detections(detector.detect, dataset, progress=lambda it: tqdm(it, desc=f"val {model.name}", unit="batch", leave=False))
+        val = val_report(pairs, dataset, detector.class_names, detector_cfg.score_threshold)
+        for threshold in (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6):
+            report = val_report(pairs, dataset, detector.class_names, threshold)
+            smoke = next(c for c in report.classes if c.label == "smoke")
+            smoke_pr.append({"threshold": threshold, "precision": smoke.precision, "recall": smoke.recall, "f1": smoke.f1})
+    cached = _Cached({}, {})
+    frames_seen, started = 0, time.perf_counter()
+    for clip in clips:
+        frames = list(tqdm(video_frames(clip), desc=f"clip {clip.name}", unit="frame", leave=False))
+        cached.clips[clip.stem] = detect_sequence(detector.detect, frames)
+        frames_seen += len(frames)
+    for folder in sequences:
+        files = list_images(folder)
+        images = (cv2.imread(str(p)) for p in tqdm(files, desc=f"sequence {folder.name}", unit="frame", leave=False))
+        cached.sequences[folder.name] = (files, detect_sequence(detector.detect, images))
+        frames_seen += len(files)
+    elapsed_ms = (time.perf_counter() - started) * 1e3
+    clip_reports, sequence_reports = _replay(cached, detector_cfg, settings.temporal)
+    return ModelEvaluation(
+        model=str(model),
+        imgsz=detector_cfg.imgsz,
+        score_threshold=detector_cfg.score_threshold,
+        temporal=settings.temporal.model_dump(),
+        val=val,
+        clips=clip_reports,
+        sequences=sequence_reports,
+        smoke_pr=smoke_pr,
+        ms_per_frame=elapsed_ms / max(frames_seen, 1),
+        sweep=sweep_temporal(cached, detector_cfg, settings.temporal) if sweep else [],
+    )
+
+
+def format_report(evaluation: ModelEvaluation) -> str:
+    lines = [f"model {evaluation.model}  imgsz {evaluation.imgsz}  threshold {evaluation.score_threshold}  "
+             f"({evaluation.ms_per_frame:.0f} ms/frame on clips+sequences)"]
+    if evaluation.val is not None:
+        lines.append(f"val: {evaluation.val.images} images, mAP50 {evaluation.val.map50:.3f}")
+        lines.append(f"  {'class':<6} {'GT':>5} {'P':>6} {'R':>6} {'F1':>6} {'AP50':>6}")
+        for c in evaluation.val.classes:
+            lines.append(f"  {c.label:<6} {c.ground_truths:>5} {c.precision:>6.3f} {c.recall:>6.3f} {c.f1:>6.3f} {c.ap50:>6.3f}")
+        if evaluation.smoke_pr:
+            lines.append("  smoke P/R by threshold: " + ", ".join(f"{r['threshold']}: {r['precision']:.2f}/{r['recall']:.2f}" for r in evaluation.smoke_pr))
+    for clip in evaluation.clips:
+        lines.append(f"clip {clip.clip}: {clip.frames} frames, {clip.frames_with_detections} with detections, {clip.alerts} alerts")
+    for seq in evaluation.sequences:
+        ttd = "never" if seq.minutes_to_detection is None else f"{seq.minutes_to_detection:+.0f} min ({seq.first_alert_file})"
+        lines.append(f"sequence {seq.sequence}: {seq.frames} frames, first alert after ignition {ttd}, "
+                     f"alerts before ignition {seq.alerts_before_ignition}")
+    if evaluation.sweep:
+        lines.append("temporal sweep (alert_score, window, min_hits): false alerts on smoke-free clips / before ignition; smoke-clip alerts; minutes to detection")
+        for row in evaluation.sweep:
+            ttd = ", ".join(f"{k.split('_')[1]} {'-' if v is None else f'{v:.0f}'}" for k, v in row["minutes_to_detection"].items())
+            lines.append(f"  {row['alert_score']:.2f} {row['window']} {row['min_hits']}: {row['false_alerts_smoke_free_clips']} / "
+                         f"{row['alerts_before_ignition']}; {row['alerts_smoke_clip']}; {ttd}")
+    return "\n".join(lines)
