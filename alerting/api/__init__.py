@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): alerts, verdicts, cameras, evidence, notifications, live feed, metrics."""

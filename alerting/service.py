@@ -1,0 +1,173 @@
+"""The alerting service: stream consumer + notification dispatcher + HTTP API.
+
+`pinewatch serve --config FILE` runs `Service(settings).serve_forever()`.
+Replicas: run more processes with api=False (`pinewatch serve --no-api`); they
+share the stream work through the consumer group and the outbox through leases.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from pathlib import Path
+
+import redis
+import uvicorn
+from sqlalchemy import Engine
+
+from alerting.api.app import create_app
+from alerting.consumer import StreamConsumer
+from alerting.ingest import Rules
+from alerting.metrics import Metrics
+from alerting.notify.dispatcher import Dispatcher
+from alerting.store import migrate
+from alerting.store.db import make_engine, session_factory
+from alerting.store.repository import upsert_cameras
+from alerting.store.tokens import ensure_token
+from pinewatch.config import Settings
+
+log = logging.getLogger(__name__)
+
+BOOTSTRAP_USER = "bootstrap-admin"
+
+
+def quiet_noisy_loggers() -> None:
+    # httpx logs every request URL at INFO, and Telegram's URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def open_store(settings: Settings) -> Engine:
+    """Engine on the configured database, schema at Alembic head (SQLite's folder created)."""
+    quiet_noisy_loggers()
+    engine = make_engine(settings.alerting.database_url)
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(engine)
+    return engine
+
+
+def prepare(settings: Settings, engine: Engine) -> None:
+    """Cameras from the configuration; the bootstrap token if one is configured."""
+    upsert_cameras(session_factory(engine), settings.cameras)
+    if settings.api.bootstrap_token:
+        ensure_token(engine, BOOTSTRAP_USER, "admin", settings.api.bootstrap_token)
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        api: bool = True,
+        consume: bool = True,
+        dispatch: bool = True,
+        engine: Engine | None = None,
+    ):
+        self.settings = settings
+        self.engine = engine if engine is not None else open_store(settings)
+        prepare(settings, self.engine)
+        self.metrics = Metrics()
+        self.redis = redis.Redis.from_url(settings.redis.url)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        factory = session_factory(self.engine)
+        self.consumer = (
+            StreamConsumer(
+                self.redis,
+                factory,
+                settings.redis,
+                settings.alerting,
+                Rules.from_config(settings.alerting),
+                self.metrics,
+            )
+            if consume
+            else None
+        )
+        self.dispatcher = (
+            Dispatcher(
+                factory,
+                settings.alerting.notify,
+                Path(settings.streams.evidence_dir),
+                settings.alerting.public_base_url,
+                self.metrics,
+            )
+            if dispatch
+            else None
+        )
+        self.app = (
+            create_app(settings, engine=self.engine, redis_client=self.redis, metrics=self.metrics) if api else None
+        )
+        self._server: uvicorn.Server | None = None
+
+    # --- background workers ---------------------------------------------------
+
+    def start_workers(self) -> None:
+        if self.consumer is not None:
+            self._spawn("pinewatch-consumer", self.consumer.run)
+        if self.dispatcher is not None:
+            self._spawn("pinewatch-dispatcher", self.dispatcher.run)
+
+    def _spawn(self, name: str, target) -> None:
+        thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # --- running --------------------------------------------------------------
+
+    def _server_for(self, port: int | None = None) -> uvicorn.Server:
+        config = uvicorn.Config(
+            self.app,
+            host=self.settings.api.host,
+            port=self.settings.api.port if port is None else port,
+            log_level="info",
+            access_log=False,
+        )
+        return uvicorn.Server(config)
+
+    def serve_forever(self) -> int:
+        """Block until SIGINT or SIGTERM, then stop cleanly and return 0."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: self._stop.set())
+        try:
+            # uvicorn runs in a thread so that the signals stay ours: in the main
+            # thread it would re-raise SIGTERM after its shutdown and skip ours.
+            port = self.start_in_background()
+            if port is not None:
+                log.info("API on http://%s:%d", self.settings.api.host, port)
+            self._stop.wait()
+        finally:
+            self.stop()
+        return 0
+
+    def start_in_background(self, port: int | None = None, timeout_s: float = 10.0) -> int | None:
+        """Start everything in threads (for embedding and tests); returns the API's port."""
+        self.start_workers()
+        if self.app is None:
+            return None
+        self._server = self._server_for(port)
+        thread = threading.Thread(target=self._server.run, name="pinewatch-api", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API did not start")
+            time.sleep(0.05)
+        return self._server.servers[0].sockets[0].getsockname()[1]
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        log.info("stopping: finishing the entry and the deliveries in hand")
+        self._stop.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout_s)
+        self._threads.clear()
+        self.redis.close()
+        self.engine.dispose()
+        log.info("stopped")

@@ -1,0 +1,1 @@
+"""Durable state of the alerting service: SQLAlchemy models, migrations, queries."""

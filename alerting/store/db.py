@@ -1,0 +1,84 @@
+"""Engines and sessions for SQLite and PostgreSQL.
+
+Writers that read-then-write (grouping detections, verdicts) use
+`write_session`, so that two replicas never both decide to open a new alert for
+the same smoke: SQLite starts such a transaction with BEGIN IMMEDIATE (one
+writer at a time), PostgreSQL takes a transaction-scoped advisory lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+_SQLITE_IMMEDIATE = "pinewatch_sqlite_immediate"
+_INGEST_LOCK_KEY = 0x70696E65  # "pine": one advisory lock for all writers that group
+_MIGRATION_LOCK_KEY = 0x70696E66  # replicas starting together migrate one after the other
+
+
+def make_engine(database_url: str, *, sqlite_busy_timeout_s: float = 30.0) -> Engine:
+    """An engine with the per-dialect setup the store relies on."""
+    if database_url.startswith("sqlite"):
+        engine = create_engine(
+            database_url, connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(database_url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy, not pysqlite, emit BEGIN, so we can choose IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get(_SQLITE_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def write_session(factory: sessionmaker[Session], *, serialize: bool = True) -> Iterator[Session]:
+    """A session for a transaction that reads, then writes; commits on success.
+
+    SQLite always begins it IMMEDIATE: a deferred transaction that read first
+    fails at once with "database is locked" if another writer committed since.
+    serialize: also hold the writers' lock on PostgreSQL (grouping, verdicts).
+    """
+    with factory() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection(execution_options={_SQLITE_IMMEDIATE: True})
+        elif serialize:
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK_KEY})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def exclusive_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a transaction that no other exclusive_connection runs beside (schema changes)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection = connection.execution_options(**{_SQLITE_IMMEDIATE: True})
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+            yield connection

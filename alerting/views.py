@@ -1,0 +1,108 @@
+"""Rows -> the JSON shapes of the HTTP API contract (also sent in webhooks)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import quote
+
+from alerting.store.models import Alert, AlertFrame, Camera, Notification, Verdict
+
+EVIDENCE_PREFIX = "/api/evidence/"
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def evidence_url(path: str) -> str:
+    return EVIDENCE_PREFIX + quote(path.lstrip("/"))
+
+
+def camera_view(camera: Camera) -> dict:
+    return {
+        "id": camera.id,
+        "name": camera.name or camera.id,
+        "latitude": camera.latitude,
+        "longitude": camera.longitude,
+        "azimuth_deg": camera.azimuth_deg,
+        "fov_deg": camera.fov_deg,
+        "status": camera.status,
+        "status_detail": camera.status_detail,
+        "last_seen": iso(camera.last_seen),
+        "masks": [mask.polygon for mask in camera.masks],
+    }
+
+
+def alert_view(alert: Alert) -> dict:
+    location = None
+    if alert.latitude is not None and alert.longitude is not None:
+        location = {
+            "latitude": alert.latitude,
+            "longitude": alert.longitude,
+            "uncertainty_m": alert.uncertainty_m,
+            "camera_ids": list(alert.location_camera_ids or []),
+        }
+    return {
+        "id": alert.id,
+        "camera_id": alert.camera_id,
+        "camera_name": (alert.camera.name or alert.camera.id) if alert.camera is not None else alert.camera_id,
+        "label": alert.label,
+        "score": alert.score,
+        "first_seen": iso(alert.first_seen),
+        "last_seen": iso(alert.last_seen),
+        "status": alert.status,
+        "frame_count": alert.frame_count,
+        "evidence_url": evidence_url(alert.evidence_path),
+        "box": list(alert.box),
+        "bearing_deg": alert.bearing_deg,
+        "bearing_min_deg": alert.bearing_min_deg,
+        "bearing_max_deg": alert.bearing_max_deg,
+        "location": location,
+        "updated_at": iso(alert.updated_at),
+    }
+
+
+def frame_view(frame: AlertFrame) -> dict:
+    return {
+        "id": frame.id,
+        "event_id": frame.event_id,
+        "captured_at": iso(frame.captured_at),
+        "score": frame.score,
+        "label": frame.label,
+        "box": list(frame.box),
+        "evidence_url": evidence_url(frame.evidence_path),
+    }
+
+
+def verdict_view(verdict: Verdict) -> dict:
+    return {
+        "status": verdict.status,
+        "by": verdict.by,
+        "at": iso(verdict.at),
+        "note": verdict.note,
+        "added_mask": verdict.added_mask,
+    }
+
+
+def alert_detail_view(alert: Alert) -> dict:
+    return {
+        **alert_view(alert),
+        "frames": [frame_view(f) for f in alert.frames],
+        "verdicts": [verdict_view(v) for v in alert.verdicts],
+    }
+
+
+def notification_view(notification: Notification) -> dict:
+    return {
+        "id": notification.id,
+        "alert_id": notification.alert_id,
+        "kind": notification.kind,
+        "channel": notification.channel,
+        "recipient": notification.recipient,
+        "language": notification.language,
+        "status": notification.status,
+        "attempts": notification.attempts,
+        "last_error": notification.last_error,
+        "next_attempt_at": iso(notification.next_attempt_at) if notification.status == "pending" else None,
+        "sent_at": iso(notification.sent_at),
+    }

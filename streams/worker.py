@@ -1,0 +1,159 @@
+"""A stream worker: one process, many cameras, one shared batched detector.
+
+`run(settings, stop)` opens the model, starts one thread per enabled camera and supervises
+them until `stop` is set (or every recording has ended): health ticks turn silence into
+offline, the watchdog replaces hung or dead camera threads, and a summary is logged every
+minute. `pinewatch run` calls it; so can tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+from detector.detector import BatchingService, Detector
+from pinewatch import wiring
+from pinewatch.config import CameraConfig, ConfigError, Settings
+from streams.backoff import Backoff
+from streams.camera import CameraContext, CameraThread, Services
+from streams.health import HealthTracker
+from streams.publisher import Publisher
+from streams.sampler import Sampler, spread_phase
+from streams.sources import open_source, source_kind
+from streams.sources.base import redact_url, utc_now
+from streams.stats import CameraCounters, WorkerStats
+from streams.watchdog import CameraSlot, Watchdog
+
+log = logging.getLogger(__name__)
+
+SUPERVISE_EVERY_S = 1.0  # health ticks and watchdog checks; well below any offline_after_s
+SUMMARY_EVERY_S = 60.0
+SHUTDOWN_GRACE_S = 5.0  # joins camera threads on stop; `pinewatch demo` waits 15 s before SIGKILL
+
+
+def open_detector(settings: Settings) -> Detector:
+    config = settings.detector
+    detector = wiring.open_detector(config)
+    log.info(
+        "detector: model %s (classes %s) on %s, imgsz %d, batch %d",
+        config.model_path, ",".join(detector.class_names), detector.provider, config.imgsz, config.batch_size,
+    )
+    return detector
+
+
+def select_cameras(settings: Settings, camera_ids: list[str] | None) -> list[CameraConfig]:
+    known = {camera.id for camera in settings.cameras}
+    unknown = sorted(set(camera_ids or []) - known)
+    if unknown:
+        raise ConfigError(f"cameras: no camera with id {', '.join(unknown)}")
+    cameras = [c for c in settings.cameras if c.enabled and (not camera_ids or c.id in camera_ids)]
+    if not cameras:
+        raise ConfigError("cameras: no enabled camera to run")
+    return cameras
+
+
+def run(
+    settings: Settings, stop: threading.Event, camera_ids: list[str] | None = None, stats: WorkerStats | None = None
+) -> WorkerStats:
+    """Serve the configured cameras until `stop` is set or all recordings ended; returns the counters."""
+    cameras = select_cameras(settings, camera_ids)
+    stats = stats or WorkerStats()
+    streams = settings.streams
+    detector = open_detector(settings)
+    worker_name = f"{socket.gethostname()}-{os.getpid()}"
+    publisher = Publisher(settings.redis, streams.offline_after_s, Backoff(streams.reconnect_min_s, streams.reconnect_max_s))
+    stats.publish_lag = publisher.publish_lag
+    log.info("worker %s: %d cameras, Redis %s", worker_name, len(cameras), redact_url(settings.redis.url))
+    try:
+        with BatchingService(detector, streams.max_pending_frames) as batching:
+            services = Services(
+                batching, publisher, Path(streams.evidence_dir), streams.detect_timeout_s,
+                Path(settings.detector.model_path).stem, worker_name, stats,
+            )
+            try:
+                serve(settings, cameras, services, stop)
+            finally:
+                update_stats(services)
+    finally:
+        publisher.close()
+        stats.spool_pending, stats.messages_sent = publisher.pending, publisher.sent
+        log_summary(stats)
+        log.info("worker %s stopped", worker_name)
+    return stats
+
+
+def serve(settings: Settings, cameras: list[CameraConfig], services: Services, stop: threading.Event) -> None:
+    """One thread per camera, supervised until stop; on the way out, reads in progress get a short grace."""
+    streams = settings.streams
+    phases = {camera.id: spread_phase(i, len(cameras), camera.interval_s) for i, camera in enumerate(cameras)}
+
+    def start_thread(context: CameraContext, first: bool = False) -> CameraThread:
+        camera = context.camera
+        backoff = Backoff(streams.reconnect_min_s, streams.reconnect_max_s)
+        sampler = Sampler(open_source(camera, streams), camera.interval_s, phases[camera.id] if first else 0.0, backoff, stop)
+        thread = CameraThread(services, context, sampler, stop)
+        thread.start()
+        return thread
+
+    slots: list[CameraSlot] = []
+    try:
+        for camera in cameras:
+            context = CameraContext(
+                camera,
+                wiring.frame_judge(settings.detector, settings.temporal, camera),
+                HealthTracker(camera.id, streams.offline_after_s, streams.frozen_after),
+                services.stats.cameras.setdefault(camera.id, CameraCounters()),
+            )
+            log.info("camera %s: %s source %s every %gs", camera.id, source_kind(camera.source), redact_url(camera.source), camera.interval_s)
+            slots.append(CameraSlot(context, start_thread(context, first=True)))
+        supervise(slots, Watchdog(services, start_thread, stop), services, stop)
+    finally:
+        stop.set()
+        deadline = time.monotonic() + SHUTDOWN_GRACE_S
+        for slot in slots:
+            if not slot.thread.abandoned.is_set():  # a read known to be stuck will not come back
+                slot.thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def supervise(slots: list[CameraSlot], watchdog: Watchdog, services: Services, stop: threading.Event) -> None:
+    next_summary = time.monotonic() + SUMMARY_EVERY_S
+    while not stop.wait(SUPERVISE_EVERY_S):
+        now = utc_now()
+        for slot in slots:
+            change = slot.context.health.tick(now)
+            if change is not None:
+                log.warning("camera %s: %s (%s)", change.camera_id, change.status, change.detail)
+                services.publisher.publish(change)
+            watchdog.check(slot)
+        update_stats(services)
+        if all(slot.thread.ended for slot in slots):
+            log.info("every recording has ended")
+            return
+        if time.monotonic() >= next_summary:
+            log_summary(services.stats)
+            next_summary += SUMMARY_EVERY_S
+
+
+def update_stats(services: Services) -> None:
+    stats = services.stats
+    stats.detector_pending = services.batching.pending
+    stats.detector_pending_max = max(stats.detector_pending_max, stats.detector_pending)
+    stats.detector_dropped = services.batching.dropped
+    stats.spool_pending = services.publisher.pending
+    stats.messages_sent = services.publisher.sent
+
+
+def log_summary(stats: WorkerStats) -> None:
+    total = stats.totals()
+    p95 = stats.frame_latency.percentile(95)
+    log.info(
+        "frames=%d failures=%d dropped=%d skipped_slots=%d frozen=%d hung=%d detections=%d "
+        "detector_dropped=%d spool=%d sent=%d p95_latency=%s",
+        total.frames, total.failures, total.dropped, total.skipped_slots, total.frozen_frames, total.hung,
+        total.detections_published, stats.detector_dropped, stats.spool_pending, stats.messages_sent,
+        f"{p95:.2f}s" if p95 is not None else "-",
+    )
