@@ -1,7 +1,7 @@
 """Load test: one stream worker serving many HTTP snapshot cameras (results in benchmarks/STREAMS.md).
 
     .venv/bin/python benchmarks/load_cameras.py [--cameras 200] [--interval 10] [--duration 150]
-        [--model models/pinewatch-smoke-int8.onnx] [--imgsz 640] [--threads 0]
+        [--model models/pinewatch-smoke.onnx] [--imgsz 640] [--threads 0]
 
 A separate process serves real 1280x960 tower-camera JPEGs (/work/shared/sequences) at
 /cam/<n>; each request gets the next image, so no camera looks frozen. The worker runs in this

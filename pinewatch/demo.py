@@ -155,7 +155,8 @@ def run_demo(options: DemoOptions) -> int:
                     return 1
             page = _get_json(f"{base}/api/alerts?limit=50", token) or {"items": []}
             for alert in reversed(page["items"]):
-                fingerprint = f"{alert['status']}:{alert['last_seen']}"
+                # A new alert, a status change or a higher score is news; another frame is not.
+                fingerprint = f"{alert['status']}:{alert['label']}:{alert['score']:.2f}"
                 if seen.get(alert["id"]) == fingerprint:
                     continue
                 verb = "ALERT" if alert["id"] not in seen else "update"
@@ -163,7 +164,7 @@ def run_demo(options: DemoOptions) -> int:
                 print(
                     f"{verb} #{alert['id']}: camera={alert['camera_id']} label={alert['label']} "
                     f"score={alert['score']:.2f} first_seen={alert['first_seen']} last_seen={alert['last_seen']} "
-                    f"status={alert['status']}",
+                    f"frames={alert['frame_count']} status={alert['status']}",
                     flush=True,
                 )
             time.sleep(1.0)

@@ -47,6 +47,7 @@ class FrameCalibrationReader:
 
     def _frames(self) -> Iterator[dict[str, np.ndarray]]:
         buffers = BatchBuffers(1)
+        first_hw: tuple[int, int] | None = None
         for path in self.images:
             image = cv2.imread(str(path), cv2.IMREAD_COLOR)
             if image is None:
@@ -54,6 +55,11 @@ class FrameCalibrationReader:
                 continue
             # The rectangle the runtime would feed a dynamic-shape model for this frame.
             input_h, input_w = input_hw(image.shape[0], image.shape[1], self.imgsz, self.stride, rect=True)
+            # Percentile calibration stacks every frame's activations: they must share one shape.
+            first_hw = first_hw or (input_h, input_w)
+            if (input_h, input_w) != first_hw:
+                log.warning("calibration: %s letterboxes to %dx%d, not %dx%d; skipped", path, input_h, input_w, *first_hw)
+                continue
             batch, _ = buffers.fill([image], input_h, input_w)
             self.used += 1
             yield {self.input_name: batch.copy()}  # the buffer is reused for the next frame

@@ -40,6 +40,9 @@ class TrainSettings:
     project: Path = Path("runs")
     name: str = "pinewatch"
     device: str = "cpu"
+    lr0: float | None = None  # None: ultralytics picks optimizer and rate; set: AdamW at this rate
+    warmup_epochs: float = 3.0
+    close_mosaic: int = 2
 
 
 def fetch_starting_weights(name: str, cache_dir: Path) -> Path:
@@ -89,7 +92,9 @@ def train(settings: TrainSettings, resume: bool = False) -> Path:
             name=settings.name,
             exist_ok=True,
             save_period=1,
-            close_mosaic=2,
+            close_mosaic=settings.close_mosaic,
+            warmup_epochs=settings.warmup_epochs,
+            **({"optimizer": "AdamW", "lr0": settings.lr0} if settings.lr0 else {}),
             cache="ram",
             plots=False,
             seed=0,

@@ -36,7 +36,10 @@ def _run(args) -> int:
 
     fp32 = export_onnx(args.checkpoint, args.out / f"{args.name}.onnx", imgsz=args.imgsz, opset=args.opset)
     print(f"fp32: {fp32}")
-    images = sorted((args.data / "train" / "images").iterdir()) if (args.data / "train" / "images").exists() else []
+    # Tower-camera frames (AI For Mankind / HPWREN, all 640x480): the deployment's domain, and
+    # percentile calibration needs frames of one input shape.
+    train_images = args.data / "train" / "images"
+    images = sorted(train_images.glob("afm*")) if train_images.exists() else []
     if not images:
         print(f"no calibration frames under {args.data}/train/images: run `pinewatch train --dataset-only` first")
         return 2

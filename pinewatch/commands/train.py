@@ -22,6 +22,9 @@ def register(subparsers) -> None:
     parser.add_argument("--imgsz", type=int, default=640)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--freeze", type=int, default=0, help="freeze the first N layers (10 = the backbone)")
+    parser.add_argument("--lr0", type=float, default=None, help="AdamW learning rate (default: ultralytics chooses)")
+    parser.add_argument("--warmup-epochs", type=float, default=3.0)
+    parser.add_argument("--close-mosaic", type=int, default=2, help="last N epochs without mosaic augmentation")
     parser.add_argument("--device", default="cpu", help="cpu, or a CUDA device index such as 0")
     parser.add_argument("--project", type=Path, default=PROJECT_ROOT / "runs")
     parser.add_argument("--name", default="pinewatch")
@@ -53,6 +56,9 @@ def _run(args) -> int:
         batch=args.batch,
         freeze=args.freeze,
         device=args.device,
+        lr0=args.lr0,
+        warmup_epochs=args.warmup_epochs,
+        close_mosaic=args.close_mosaic,
         project=args.project,
         name=args.name,
     )

@@ -1,0 +1,74 @@
+"""The shipped model finds real smoke and stays quiet on a real smoke-free frame."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import cv2
+import pytest
+
+from pinewatch.config import DetectorConfig
+from pinewatch.wiring import open_detector
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "models"
+SHARED = ROOT.parent / "shared"
+
+
+def _frame(clip: Path, index: int):
+    capture = cv2.VideoCapture(str(clip))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+    ok, frame = capture.read()
+    capture.release()
+    assert ok
+    return frame
+
+
+@pytest.fixture(scope="module", params=["pinewatch-smoke.onnx", "pinewatch-smoke-int8.onnx"])
+def detector(request):
+    path = MODELS / request.param
+    if not path.exists():
+        pytest.fail(f"{path} is not shipped")
+    return open_detector(DetectorConfig(), path)
+
+
+def test_checksums_match():
+    sums = (MODELS / "SHA256SUMS").read_text().split("\n")
+    listed = dict(reversed(line.split()) for line in sums if line.strip())
+    assert {"pinewatch-smoke.onnx", "pinewatch-smoke-int8.onnx"} <= set(listed)
+    for name, digest in listed.items():
+        assert hashlib.sha256((MODELS / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_classes(detector):
+    assert detector.class_names == ("smoke", "fire")
+
+
+def test_finds_smoke_in_a_real_smoke_frame(detector):
+    # Frame 10 of the sample clip: a plume in the upper right of an HPWREN view.
+    detections = detector.detect([_frame(ROOT / "sample_videos" / "smoke_hpwren_mixed.mp4", 10)])[0]
+    assert any(d.label == "smoke" for d in detections), detections
+
+
+def test_nothing_in_real_smoke_free_frames(detector):
+    clip = ROOT / "sample_videos" / "nosmoke_hpwren_lyons_peak.mp4"
+    frames = [_frame(clip, i) for i in (0, 60, 119)]
+    assert detector.detect(frames) == [[], [], []]
+
+
+def test_finds_the_labelled_plume_in_a_tower_image(detector):
+    """An AI For Mankind / HPWREN image with a hand-drawn smoke box (needs ../shared)."""
+    image_path = SHARED / "datasets/afm-hpwren-smoke/images/ck0k99e6p79go0944lmxivkmv.jpeg"
+    if not image_path.exists():
+        pytest.skip("../shared is not beside the checkout")
+    image = cv2.imread(str(image_path))
+    truth = (448 / 640, 196 / 480, 539 / 640, 241 / 480)  # from its VOC annotation
+    detections = [d for d in detector.detect([image])[0] if d.label == "smoke"]
+    assert detections
+    best = max(detections, key=lambda d: d.score)
+    ix = max(0, min(best.box[2], truth[2]) - max(best.box[0], truth[0]))
+    iy = max(0, min(best.box[3], truth[3]) - max(best.box[1], truth[1]))
+    inter = ix * iy
+    union = (best.box[2] - best.box[0]) * (best.box[3] - best.box[1]) + (truth[2] - truth[0]) * (truth[3] - truth[1]) - inter
+    assert inter / union > 0.3
