@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/load_cameras.py [--cameras 200] [--interval 10] [--duration 150]
         [--model models/pinewatch-smoke.onnx] [--imgsz 640] [--threads 0]
 
-A separate process serves real 1280x960 tower-camera JPEGs (/work/shared/sequences) at
+A separate process serves real 1280x960 tower-camera JPEGs (../shared/sequences) at
 /cam/<n>; each request gets the next image, so no camera looks frozen. The worker runs in this
 process with a private Redis, exactly as `pinewatch run` would. Every 10 s it prints the frames
 handled, frames dropped by the detector, slots skipped and the detector queue; at the end, the
@@ -27,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGES = Path("/work/shared/sequences")
+IMAGES = Path(__file__).resolve().parents[2] / "shared" / "sequences"
 
 
 def serve_cameras(port_file: Path, images_dir: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -69,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--cold-allocator", action="store_true", help="skip the allocator warm-up")
-    parser.add_argument("--image", default="/work/shared/sequences/20180728_rm-w-mobo-c/1532815626_+00000.jpg")
+    parser.add_argument("--image", default=str(Path(__file__).resolve().parents[2] / "shared" / "sequences" / "20180728_rm-w-mobo-c" / "1532815626_+00000.jpg"))
     args = parser.parse_args()
     cv2.setNumThreads(1)
     source = cv2.imread(args.image)

@@ -1,7 +1,7 @@
 """Quantise a model to int8 under each head policy and compare with fp32: accuracy and speed.
 
     .venv/bin/python benchmarks/quantize_check.py --model data/dev/yolov8n-dev.onnx \
-        --images /work/shared/datasets/afm-hpwren-smoke/images --out /tmp/int8
+        --images ../shared/datasets/afm-hpwren-smoke/images --out /tmp/int8
 
 Calibration and evaluation frames are disjoint (every other frame of an evenly spaced pick).
 """

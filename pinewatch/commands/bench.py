@@ -22,7 +22,7 @@ def register(subparsers) -> None:
         "--model", type=Path, help="ONNX model (default: detector.model_path, else models/pinewatch-smoke.onnx)"
     )
     parser.add_argument("--source", type=Path, action="append",
-                        help="video, image or folder (repeatable; default: sample_videos/, else /work/shared/clips)")
+                        help="video, image or folder (repeatable; default: sample_videos/, else ../shared/clips)")
     parser.add_argument("--frames", type=int, default=50, help="frames to take from the sources (default 50)")
     parser.add_argument("--batch", type=int, default=1, help="frames per inference batch (default 1)")
     parser.add_argument("--repeat", type=int, default=1, help="passes over the frames (default 1)")
@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             detector=wiring.detector_params(cfg),
             temporal=wiring.temporal_params(settings.temporal),
             max_box_area=cfg.max_box_area,
-            sources=args.source or default_sources(PROJECT_ROOT, Path("/work/shared/clips")),
+            sources=args.source or default_sources(PROJECT_ROOT, PROJECT_ROOT.parent / "shared" / "clips"),
             frames=args.frames,
             peer=args.peer,
             peer_model=args.peer_model or (fp32_sibling(model) if args.peer else None),

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = Path("/work/shared")
-DEV_MODEL = ROOT / "data" / "dev" / "yolov8n-dev.onnx"
+SHARED = ROOT.parent / "shared"
+# The shipped fp32 model: a real YOLOv8n export, present in every checkout.
+DEV_MODEL = ROOT / "models" / "pinewatch-smoke.onnx"
 SMOKE_IMAGES = SHARED / "datasets" / "afm-hpwren-smoke" / "images"
 CLIPS = SHARED / "clips"
 
@@ -27,7 +28,7 @@ def real_frames() -> list[np.ndarray]:
     """Three real camera frames of different sizes (640x480 smoke images and a 1280x960 timelapse frame)."""
     paths = sorted(SMOKE_IMAGES.glob("*.jp*g"))[:2] + sorted((SHARED / "sequences").glob("*/*.jpg"))[:1]
     if len(paths) < 3:
-        pytest.skip("real frames under /work/shared are not present")
+        pytest.skip("real frames under ../shared are not present")
     frames = [cv2.imread(str(p)) for p in paths]
     assert all(f is not None for f in frames)
     return frames
@@ -36,7 +37,7 @@ def real_frames() -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def clips_dir() -> Path:
     if not any(CLIPS.glob("*.mp4")):
-        pytest.skip("no clips under /work/shared/clips")
+        pytest.skip("no clips under ../shared/clips")
     return CLIPS
 
 

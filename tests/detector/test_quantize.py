@@ -14,7 +14,7 @@ from detector.training.quantize import (  # noqa: E402
     quantize_int8,
 )
 
-SMOKE_IMAGES = Path("/work/shared/datasets/afm-hpwren-smoke/images")
+SMOKE_IMAGES = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "afm-hpwren-smoke" / "images"
 
 
 def test_head_policies_on_the_dev_graph(dev_model):
@@ -62,15 +62,15 @@ def test_int8_model_keeps_metadata_and_follows_fp32(dev_model, real_frames, tmp_
     assert int8.info.class_names == fp32.info.class_names and int8.info.imgsz == fp32.info.imgsz
     quantized_ops = {n.op_type for n in onnx.load(out.out_path).graph.node}
     assert "QuantizeLinear" in quantized_ops and "DequantizeLinear" in quantized_ops
-    # The development model is not a smoke model: its scores on these frames are ~0.003, so
-    # judge agreement relative to that. Quantising the decode tail too makes every score
-    # the same value (measured: 1 distinct value, error = the whole score).
+    # Judge agreement on the 200 anchors fp32 scores highest, relative to the best score.
+    # Quantising the decode tail too makes every score the same value (measured: 1 distinct
+    # value, error = the whole score).
     for frame in real_frames[:2]:
         batch, _ = BatchBuffers(1).fill([frame], 480, 640)
         a, b = fp32.run(batch)[0], int8.run(batch)[0]
         top = np.argsort(-a[4:].max(0))[:200]
         scores_a, scores_b = a[4:, top].max(0), b[4:, top].max(0)
         assert np.unique(b[4:]).size > 50
-        assert np.abs(scores_a - scores_b).mean() < 0.25 * scores_a.mean()
+        assert np.abs(scores_a - scores_b).mean() < 0.1 * scores_a.max()
         assert np.corrcoef(scores_a, scores_b)[0, 1] > 0.5
         assert np.median(np.abs(a[:4, top] - b[:4, top])) < 8  # box coordinates, input pixels

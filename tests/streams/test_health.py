@@ -13,7 +13,7 @@ from streams.health import HealthTracker, fingerprint, same_picture
 
 from .conftest import stamp_clock
 
-SEQUENCES = Path("/work/shared/sequences")
+SEQUENCES = Path(__file__).resolve().parents[3] / "shared" / "sequences"
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
@@ -34,7 +34,7 @@ def timelapse() -> list[np.ndarray]:
     """Consecutive real frames of one camera, a minute apart, of a nearly still landscape."""
     paths = sorted(next(SEQUENCES.iterdir()).glob("*.jpg"))[:6] if SEQUENCES.is_dir() else []
     if len(paths) < 6:
-        pytest.skip("no timelapse frames under /work/shared/sequences")
+        pytest.skip("no timelapse frames under ../shared/sequences")
     return [cv2.imread(str(p)) for p in paths]
 
 

@@ -178,7 +178,7 @@ def test_an_rtsp_camera_through_the_worker(rtsp_server, colour_model, redis_conf
 
 
 def test_frames_the_detector_cannot_take_are_dropped_and_counted(http_cameras, redis_config, tmp_path):
-    dev_model = Path(__file__).resolve().parents[2] / "data" / "dev" / "yolov8n-dev.onnx"
+    dev_model = Path(__file__).resolve().parents[2] / "models" / "pinewatch-smoke.onnx"
     if not dev_model.is_file():
         pytest.skip("development model missing")
     cameras = [{"id": f"c{i}", "source": http_cameras.url(f"changing-d{i}"), "interval_s": 0.05} for i in range(6)]
