@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# fp32: int8 lost 3.8 points of val mAP50 (models/MODEL_CARD.md), over the 1-point budget.
+# fp32: int8 lost 3.9 points of val mAP50 (models/MODEL_CARD.md), over the 1-point budget.
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "pinewatch-smoke.onnx"
 
 
