@@ -8,11 +8,16 @@ writer at a time), PostgreSQL takes a transaction-scoped advisory lock.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 _SQLITE_IMMEDIATE = "pinewatch_sqlite_immediate"
 _INGEST_LOCK_KEY = 0x70696E65  # "pine": one advisory lock for all writers that group
@@ -38,13 +43,29 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         if engine.url.database not in (None, "", ":memory:"):
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+            _enable_wal(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         immediate = connection.get_execution_options().get(_SQLITE_IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _enable_wal(cursor) -> None:
+    """WAL, so readers never wait for the writer. The mode is stored in the file, so it only
+    has to succeed once; switching needs the file to itself, and SQLite answers "locked" at
+    once (no busy wait) while another replica holds a write transaction: retry briefly, then
+    go on, since whoever holds that transaction connected first and set WAL already."""
+    for attempt in range(20):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    log.warning("could not switch SQLite to WAL now (another connection is writing); continuing")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
