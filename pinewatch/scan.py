@@ -93,23 +93,17 @@ def iter_frames(path: Path, interval_s: float | None) -> Iterator[ScanFrame | Sk
     return iter_video(path, interval_s)
 
 
+def _where(frame: ScanFrame) -> dict:
+    return {"index": frame.index, "file": frame.file, "timestamp": frame.timestamp.isoformat() if frame.timestamp else None}
+
+
+def _detection_fields(detection) -> dict:
+    return {"label": detection.label, "score": round(float(detection.score), 4), "box": [round(float(v), 5) for v in detection.box]}
+
+
 def frame_record(frame: ScanFrame, detections) -> dict:
-    return {
-        "type": "frame",
-        "index": frame.index,
-        "file": frame.file,
-        "timestamp": frame.timestamp.isoformat() if frame.timestamp else None,
-        "detections": [{"label": d.label, "score": round(float(d.score), 4), "box": [round(float(v), 5) for v in d.box]} for d in detections],
-    }
+    return {"type": "frame", **_where(frame), "detections": [_detection_fields(d) for d in detections]}
 
 
 def alert_record(frame: ScanFrame, detection) -> dict:
-    return {
-        "type": "alert",
-        "index": frame.index,
-        "file": frame.file,
-        "timestamp": frame.timestamp.isoformat() if frame.timestamp else None,
-        "label": detection.label,
-        "score": round(float(detection.score), 4),
-        "box": [round(float(v), 5) for v in detection.box],
-    }
+    return {"type": "alert", **_where(frame), **_detection_fields(detection)}
