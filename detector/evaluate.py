@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from detector.temporal import iou
 from detector.types import Detection
 
 DetectFn = Callable[[Sequence[np.ndarray]], list[list[Detection]]]
@@ -77,14 +78,6 @@ class SequenceReport:
         return None if self.first_alert_offset_s is None else self.first_alert_offset_s / 60.0
 
 
-def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def load_yolo_labels(label_file: Path, class_names: Sequence[str]) -> list[GroundTruth]:
     """YOLO rows `cls cx cy w h` (normalised) -> ground truths with [x1, y1, x2, y2] boxes."""
     truths = []
@@ -112,9 +105,9 @@ def match_image(
         for i, gt in enumerate(gts):
             if used[i]:
                 continue
-            iou = box_iou(pred.box, gt.box)
-            if iou >= best_iou:
-                best, best_iou = i, iou
+            overlap = iou(pred.box, gt.box)
+            if overlap >= best_iou:
+                best, best_iou = i, overlap
         if best >= 0:
             used[best] = True
         out.append((pred.score, best >= 0))

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from pinewatch.filenames import timestamp_from_name
+from streams.sources.image_folder import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 @dataclass

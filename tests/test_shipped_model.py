@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import pytest
 
+from detector.temporal import iou
 from pinewatch.config import DetectorConfig
 from pinewatch.wiring import open_detector
 
@@ -67,8 +68,4 @@ def test_finds_the_labelled_plume_in_a_tower_image(detector):
     detections = [d for d in detector.detect([image])[0] if d.label == "smoke"]
     assert detections
     best = max(detections, key=lambda d: d.score)
-    ix = max(0, min(best.box[2], truth[2]) - max(best.box[0], truth[0]))
-    iy = max(0, min(best.box[3], truth[3]) - max(best.box[1], truth[1]))
-    inter = ix * iy
-    union = (best.box[2] - best.box[0]) * (best.box[3] - best.box[1]) + (truth[2] - truth[0]) * (truth[3] - truth[1]) - inter
-    assert inter / union > 0.3
+    assert iou(best.box, truth) > 0.3

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,17 +21,13 @@ from alerting.store import migrate
 from alerting.store.db import make_engine, session_factory
 from alerting.store.models import Base
 from pinewatch.config import Settings
+from pinewatch.embedded_redis import free_port
 
 PG_HOST = os.environ.get("PINEWATCH_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("PINEWATCH_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("PINEWATCH_TEST_PG_USER", "postgres")
 PG_ADMIN_DB = os.environ.get("PINEWATCH_TEST_PG_DB", "test")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- Redis ---------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ import pytest
 import redis
 
 from pinewatch.config import PROJECT_ROOT, Settings
+from pinewatch.embedded_redis import free_port
 from pinewatch.messages import BoxDetection, DetectionEvent, HealthEvent, encode
 
 CHROMIUM = Path(os.environ.get("PINEWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -42,11 +42,6 @@ CAMERAS = [
     {"id": "tower-2", "name": "Tháp 2", "source": "rtsp://127.0.0.1:1/none", "latitude": 11.80, "longitude": 108.50, "azimuth_deg": 294, "fov_deg": 60},
 ]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(condition, timeout_s: float = 10.0, interval_s: float = 0.1, what: str = "condition"):
