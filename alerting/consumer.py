@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from alerting.ingest import Rules, apply_health, ingest_detection
 from alerting.metrics import Metrics
 from alerting.store.models import utcnow
-from pinewatch.config import AlertingConfig, RedisConfig
-from pinewatch.messages import DetectionEvent, MessageError, decode
+from pinewatch.core.config import AlertingConfig, RedisConfig
+from pinewatch.core.messages import DetectionEvent, MessageError, decode
 
 log = logging.getLogger(__name__)
 

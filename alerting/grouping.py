@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pinewatch.messages import BoxDetection
+from pinewatch.core.messages import BoxDetection
 
 Box = list[float]
 

@@ -19,8 +19,8 @@ from alerting.grouping import OpenAlert, group_detections, merged_label
 from alerting.notify.outbox import Recipient, enqueue, recipients_from_config
 from alerting.store.db import write_session
 from alerting.store.models import Alert, AlertFrame, Camera, ProcessedEvent, utcnow
-from pinewatch.config import AlertingConfig
-from pinewatch.messages import DetectionEvent, HealthEvent
+from pinewatch.core.config import AlertingConfig
+from pinewatch.core.messages import DetectionEvent, HealthEvent
 
 
 @dataclass(frozen=True)

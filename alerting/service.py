@@ -26,7 +26,7 @@ from alerting.store import migrate
 from alerting.store.db import make_engine, session_factory
 from alerting.store.repository import upsert_cameras
 from alerting.store.tokens import ensure_token
-from pinewatch.config import Settings
+from pinewatch.core.config import Settings
 
 log = logging.getLogger(__name__)
 

@@ -90,7 +90,7 @@ def main() -> int:
         serve_cameras(args.serve, IMAGES)
         return 0
 
-    from pinewatch.config import Settings
+    from pinewatch.core.config import Settings
     from pinewatch.embedded_redis import EmbeddedRedis
     from streams.stats import LatencyWindow, WorkerStats
     from streams.worker import run

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class DetectorParams:
-    """The caller's configured values (pinewatch.config.DetectorConfig); no defaults here on purpose."""
+    """The caller's configured values (pinewatch.core.config.DetectorConfig); no defaults here on purpose."""
 
     imgsz: int
     score_threshold: float

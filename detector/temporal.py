@@ -20,7 +20,7 @@ Box = tuple[float, float, float, float]
 
 @dataclass(frozen=True, slots=True)
 class TemporalParams:
-    """pinewatch.config.TemporalConfig values; no defaults here on purpose."""
+    """pinewatch.core.config.TemporalConfig values; no defaults here on purpose."""
 
     window: int
     min_hits: int

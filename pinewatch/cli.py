@@ -14,7 +14,7 @@ import importlib
 import logging
 import sys
 
-from pinewatch.config import ConfigError
+from pinewatch.core.config import ConfigError
 
 COMMANDS = ("demo", "run", "serve", "scan", "bench", "eval", "train", "export")
 

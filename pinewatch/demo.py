@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from pinewatch.config import PROJECT_ROOT
+from pinewatch.core.config import PROJECT_ROOT
 from pinewatch.embedded_redis import EmbeddedRedis, free_port
 
 SAMPLE_VIDEOS = PROJECT_ROOT / "sample_videos"

@@ -29,8 +29,8 @@ from detector.evaluate import (
     video_frames,
 )
 from detector.types import Detection
-from pinewatch.config import DetectorConfig, Settings, TemporalConfig
-from pinewatch.wiring import frame_judge, open_detector
+from pinewatch.core.config import DetectorConfig, Settings, TemporalConfig
+from streams.wiring import frame_judge, open_detector
 
 LOW_THRESHOLD = 0.001  # complete PR curves; the shipped threshold is applied on replay
 

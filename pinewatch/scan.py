@@ -17,7 +17,7 @@ import av
 import cv2
 import numpy as np
 
-from pinewatch.filenames import timestamp_from_name
+from pinewatch.core.filenames import timestamp_from_name
 from streams.sources.image_folder import IMAGE_SUFFIXES
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from detector.detector import BatchingService, FrameDropped
 from detector.pipeline import FrameJudge
 from detector.types import Detection
-from pinewatch.config import CameraConfig
-from pinewatch.messages import BoxDetection, DetectionEvent
+from pinewatch.core.config import CameraConfig
+from pinewatch.core.messages import BoxDetection, DetectionEvent
 from streams.evidence import event_id, write_evidence
 from streams.health import HealthTracker, fingerprint
 from streams.publisher import Publisher

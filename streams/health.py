@@ -20,7 +20,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from pinewatch.messages import HealthEvent
+from pinewatch.core.messages import HealthEvent
 
 Status = Literal["online", "offline", "frozen", "error"]
 FailureKind = Literal["unavailable", "bad_data", "hung"]

@@ -22,8 +22,8 @@ import time
 
 import redis
 
-from pinewatch.config import RedisConfig
-from pinewatch.messages import DetectionEvent, HealthEvent, encode
+from pinewatch.core.config import RedisConfig
+from pinewatch.core.messages import DetectionEvent, HealthEvent, encode
 from streams.backoff import Backoff
 from streams.spool import DiskSpool
 from streams.stats import LatencyWindow

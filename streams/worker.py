@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from detector.detector import BatchingService, Detector
-from pinewatch import wiring
-from pinewatch.config import CameraConfig, ConfigError, Settings
+from streams import wiring
+from pinewatch.core.config import CameraConfig, ConfigError, Settings
 from streams.backoff import Backoff
 from streams.camera import CameraContext, CameraThread, Services
 from streams.health import HealthTracker

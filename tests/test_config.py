@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pinewatch.config import ConfigError, Settings, load_settings
+from pinewatch.core.config import ConfigError, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "cameras.example.yaml"
 

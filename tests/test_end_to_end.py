@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from pinewatch.config import DetectorConfig
+from pinewatch.core.config import DetectorConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE_CLIP = ROOT / "sample_videos" / "smoke_hpwren_mixed.mp4"

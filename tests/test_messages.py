@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from pinewatch.messages import (
+from pinewatch.core.messages import (
     SCHEMA_VERSION,
     BoxDetection,
     DetectionEvent,

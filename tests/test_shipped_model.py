@@ -9,8 +9,8 @@ import cv2
 import pytest
 
 from detector.temporal import iou
-from pinewatch.config import DetectorConfig
-from pinewatch.wiring import open_detector
+from pinewatch.core.config import DetectorConfig
+from streams.wiring import open_detector
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"

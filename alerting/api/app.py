@@ -19,7 +19,7 @@ from alerting.metrics import Metrics, StateCollector
 from alerting.notify.outbox import recipients_from_config
 from alerting.store import migrate as migrations
 from alerting.store.db import make_engine, session_factory
-from pinewatch.config import Settings
+from pinewatch.core.config import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.metrics import Metrics
 from alerting.notify.outbox import Recipient
-from pinewatch.config import Settings
+from pinewatch.core.config import Settings
 
 
 @dataclass

@@ -17,7 +17,7 @@ from alerting.notify.email import EmailSender
 from alerting.notify.outbox import Delivery, DeliveryError, claim_due, record_failure, record_sent
 from alerting.notify.telegram import TelegramSender
 from alerting.notify.webhook import WebhookSender
-from pinewatch.config import NotifyConfig
+from pinewatch.core.config import NotifyConfig
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import smtplib
 from email.message import EmailMessage
 
 from alerting.notify.outbox import Delivery, DeliveryError
-from pinewatch.config import NotifyConfig
+from pinewatch.core.config import NotifyConfig
 
 
 def build_message(delivery: Delivery, sender: str) -> EmailMessage:

@@ -19,7 +19,7 @@ from alerting.notify.texts import AlertSummary, Text, render
 from alerting.store.db import write_session
 from alerting.store.models import Alert, Notification, utcnow
 from alerting.views import alert_view
-from pinewatch.config import NotifyConfig
+from pinewatch.core.config import NotifyConfig
 
 _ERROR_LIMIT = 2000
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from alerting.notify.outbox import Delivery, DeliveryError
-from pinewatch.config import NotifyConfig
+from pinewatch.core.config import NotifyConfig
 
 
 class TelegramSender:

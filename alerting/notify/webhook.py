@@ -15,7 +15,7 @@ import httpx
 
 from alerting.notify.outbox import Delivery, DeliveryError
 from alerting.store.models import utcnow
-from pinewatch.config import NotifyConfig
+from pinewatch.core.config import NotifyConfig
 
 SIGNATURE_HEADER = "X-Pinewatch-Signature"
 DELIVERY_HEADER = "X-Pinewatch-Delivery"

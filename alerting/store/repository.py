@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from alerting.notify.outbox import Recipient, enqueue
 from alerting.store.db import write_session
 from alerting.store.models import Alert, Camera, CameraMask, Notification, Verdict, utcnow
-from pinewatch.config import CameraConfig
+from pinewatch.core.config import CameraConfig
 
 # new -> acknowledged -> confirmed | dismissed; an operator may skip acknowledging.
 TRANSITIONS: dict[str, frozenset[str]] = {

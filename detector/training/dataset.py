@@ -22,6 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from detector.training.review import read_review
+from detector.training.synthetic import random_paste
+
 CLASSES = ("smoke", "fire")
 _ROBOFLOW_CLASS_TO_OURS = {0: 1, 1: 0}  # roboflow: 0 fire, 1 smoke -> ours: 0 smoke, 1 fire
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
@@ -31,7 +34,7 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 class Sample:
     image: Path
     labels: list[tuple[int, float, float, float, float]]  # class, cx, cy, w, h (normalised)
-    source: str  # afm | afm-negative | roboflow
+    source: str  # afm | afm-negative | afm-reviewed | afm-hard-negative | roboflow | fesb
     video: str | None = None  # set when the file name says which video it came from
     group: int = -1
     extras: dict = field(default_factory=dict)
@@ -46,6 +49,10 @@ class BuildSettings:
     max_frames_per_video: int = 120
     hash_distance: int = 6
     seed: int = 0
+    reviewed: bool = True  # apply afm_unboxed_review.csv (smoke found among negatives, hard negatives)
+    fesb: bool = True
+    synthetic: int = 300  # train images with pasted small smoke; 0 = none
+    crop_size: int = 640  # native-scale crops around boxes of frames larger than this
 
 
 def voc_to_yolo(xml_path: Path) -> tuple[str, list[tuple[int, float, float, float, float]]]:
@@ -195,37 +202,190 @@ def collect_samples(settings: BuildSettings) -> list[Sample]:
     return samples
 
 
-def build(settings: BuildSettings) -> dict:
-    samples = collect_samples(settings)
-    hashes = []
-    for sample in samples:
-        image = cv2.imread(str(sample.image))
-        if image is None:
-            raise ValueError(f"unreadable image: {sample.image}")
-        hashes.append(difference_hash(image))
-    groups = group_near_duplicates(hashes, [s.video for s in samples], settings.hash_distance)
-    val_groups = split_groups(groups, settings.val_fraction, settings.seed)
+def fesb_samples(shared: Path) -> list[Sample]:
+    root = shared / "datasets" / "fesb-smoke"
+    samples = []
+    for image in sorted((root / "images").iterdir()):
+        if image.suffix.lower() not in _IMAGE_SUFFIXES:
+            continue
+        label_file = root / "labels" / f"{image.stem}.txt"
+        rows = []
+        if label_file.exists():
+            for line in label_file.read_text().splitlines():
+                parts = line.split()
+                if len(parts) == 5 and int(parts[0]) == 0:
+                    rows.append((0, *map(float, parts[1:])))
+        samples.append(Sample(image, rows, "fesb", video=f"fesb:{image.stem}"))
+    return samples
 
-    counts: dict[str, dict[str, int]] = {}
+
+def apply_review(samples: list[Sample], shared: Path) -> list[Sample]:
+    """Relabel run 1's negatives that show smoke, mark unsure ones to drop, and add the reviewed pool frames."""
+    review = read_review()
+    images = shared / "datasets" / "afm-hpwren-smoke" / "images"
+    for sample in samples:
+        verdict = review.get(sample.image.name)
+        if sample.source != "afm-negative" or verdict is None:
+            continue
+        if verdict.verdict == "smoke":
+            sample.labels = [_xyxy_to_yolo(0, verdict.box)]
+            sample.source = "afm-reviewed"
+        elif verdict.verdict == "unsure":
+            sample.extras["drop"] = True
+    added = []
+    for verdict in review.values():
+        if verdict.origin != "pool" or verdict.verdict == "unsure":
+            continue
+        if verdict.verdict == "smoke":
+            added.append(Sample(images / verdict.name, [_xyxy_to_yolo(0, verdict.box)], "afm-reviewed"))
+        else:
+            added.append(Sample(images / verdict.name, [], "afm-hard-negative"))
+    return added
+
+
+def _xyxy_to_yolo(cls: int, box: tuple[float, float, float, float]) -> tuple[int, float, float, float, float]:
+    x1, y1, x2, y2 = box
+    return (cls, (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1)
+
+
+def native_crops(
+    image: np.ndarray, labels: list[tuple[int, float, float, float, float]], size: int, rng: random.Random
+) -> list[tuple[np.ndarray, list[tuple[int, float, float, float, float]]]]:
+    """One size x size crop at native scale around each box of a large frame, so its small smoke stays small.
+
+    The crop is placed at a random offset that keeps the box inside; boxes cut by the
+    crop border keep their visible part when at least half of them is inside.
+    """
+    H, W = image.shape[:2]
+    if max(H, W) <= size:
+        return []
+    crops = []
+    for _, cx, cy, w, h in labels:
+        bw, bh = w * W, h * H
+        if bw > size or bh > size:
+            continue
+        x1, y1 = cx * W - bw / 2, cy * H - bh / 2
+        lo_x, hi_x = max(0, int(x1 + bw) - size), min(int(x1), W - size)
+        lo_y, hi_y = max(0, int(y1 + bh) - size), min(int(y1), H - size)
+        ox = rng.randint(lo_x, max(lo_x, hi_x)) if W > size else 0
+        oy = rng.randint(lo_y, max(lo_y, hi_y)) if H > size else 0
+        cw, ch = min(size, W), min(size, H)
+        rows = []
+        for c2, cx2, cy2, w2, h2 in labels:
+            bx1, by1 = cx2 * W - w2 * W / 2 - ox, cy2 * H - h2 * H / 2 - oy
+            bx2, by2 = bx1 + w2 * W, by1 + h2 * H
+            ix1, iy1, ix2, iy2 = max(0, bx1), max(0, by1), min(cw, bx2), min(ch, by2)
+            if ix2 <= ix1 or iy2 <= iy1 or (ix2 - ix1) * (iy2 - iy1) < 0.5 * (bx2 - bx1) * (by2 - by1):
+                continue
+            rows.append((c2, (ix1 + ix2) / 2 / cw, (iy1 + iy2) / 2 / ch, (ix2 - ix1) / cw, (iy2 - iy1) / ch))
+        crops.append((image[oy : oy + ch, ox : ox + cw].copy(), rows))
+    return crops
+
+
+def assign_splits(
+    groups: list[int], legacy_count: int, legacy_val: set[int], val_fraction: float, seed: int
+) -> list[str]:
+    """'train' or 'val' per item. The first legacy_count items keep run 1's split (so run 1's model
+    and later ones are measured on the same val); groups of new items only are split on their own."""
+    legacy_side: dict[int, list[str]] = {}
+    for i in range(legacy_count):
+        legacy_side.setdefault(groups[i], []).append("val" if groups[i] in legacy_val else "train")
+    new_groups = [g for g in groups[legacy_count:] if g not in legacy_side]
+    new_val = split_groups(new_groups, val_fraction, seed)
+    sides = []
+    for i, g in enumerate(groups):
+        if g in legacy_side:
+            votes = legacy_side[g]
+            sides.append("val" if votes.count("val") > len(votes) / 2 else "train")
+        else:
+            sides.append("val" if g in new_val else "train")
+    return sides
+
+
+def build(settings: BuildSettings) -> dict:
+    rng = random.Random(settings.seed)
+    legacy = collect_samples(settings)
+    legacy_groups = group_near_duplicates([_hash(s.image) for s in legacy], [s.video for s in legacy], settings.hash_distance)
+    legacy_val = split_groups(legacy_groups, settings.val_fraction, settings.seed)
+    added: list[Sample] = []
+    if settings.reviewed:
+        added += apply_review(legacy, settings.shared)
+    if settings.fesb:
+        added += fesb_samples(settings.shared)
+    samples = legacy + added
+    hashes = [_hash(s.image) for s in samples]
+    groups = group_near_duplicates(hashes, [s.video for s in samples], settings.hash_distance)
+    # Legacy items keep their run-1 group ids so legacy_val still names them.
+    groups = legacy_groups + [groups[i] + len(samples) for i in range(len(legacy), len(samples))]
+    joined = group_near_duplicates(hashes, [s.video for s in samples], settings.hash_distance)
+    for i in range(len(legacy), len(samples)):  # a new item that duplicates a legacy one joins that legacy group
+        twin = next((j for j in range(len(legacy)) if joined[j] == joined[i]), None)
+        if twin is not None:
+            groups[i] = legacy_groups[twin]
+    sides = assign_splits(groups, len(legacy), legacy_val, settings.val_fraction, settings.seed)
+
     for split in ("train", "val"):
         for sub in ("images", "labels"):
             target = settings.out / split / sub
             target.mkdir(parents=True, exist_ok=True)
             for old in target.iterdir():
                 old.unlink()
-    for sample, group in zip(samples, groups):
-        split = "val" if group in val_groups else "train"
-        name = f"{sample.source}__{sample.image.stem}"
-        link = settings.out / split / "images" / f"{name}{sample.image.suffix.lower()}"
-        link.symlink_to(sample.image.resolve())
-        label_text = "".join(f"{c} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n" for c, cx, cy, w, h in sample.labels)
-        (settings.out / split / "labels" / f"{name}.txt").write_text(label_text)
+    counts: dict[str, dict[str, int]] = {}
+
+    def record(split: str, source: str, labels) -> None:
         bucket = counts.setdefault(split, {"images": 0, "smoke_boxes": 0, "fire_boxes": 0, "negatives": 0})
         bucket["images"] += 1
-        bucket["smoke_boxes"] += sum(1 for r in sample.labels if r[0] == 0)
-        bucket["fire_boxes"] += sum(1 for r in sample.labels if r[0] == 1)
-        bucket["negatives"] += 0 if sample.labels else 1
-        bucket[f"from_{sample.source}"] = bucket.get(f"from_{sample.source}", 0) + 1
+        bucket["smoke_boxes"] += sum(1 for r in labels if r[0] == 0)
+        bucket["fire_boxes"] += sum(1 for r in labels if r[0] == 1)
+        bucket["negatives"] += 0 if labels else 1
+        bucket[f"from_{source}"] = bucket.get(f"from_{source}", 0) + 1
+
+    def write(split: str, name: str, labels, image_path: Path | None = None, pixels: np.ndarray | None = None) -> None:
+        if pixels is None:
+            (settings.out / split / "images" / f"{name}{image_path.suffix.lower()}").symlink_to(image_path.resolve())
+        else:
+            cv2.imwrite(str(settings.out / split / "images" / f"{name}.jpg"), pixels, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        text = "".join(f"{c} {cx:.6f} {cy:.6f} {w:.6f} {h:.6f}\n" for c, cx, cy, w, h in labels)
+        (settings.out / split / "labels" / f"{name}.txt").write_text(text)
+
+    for sample, split in zip(samples, sides):
+        if sample.extras.get("drop"):
+            continue
+        name = f"{sample.source}__{sample.image.stem}"
+        write(split, name, sample.labels, image_path=sample.image)
+        record(split, sample.source, sample.labels)
+        if sample.source == "fesb":
+            pixels = cv2.imread(str(sample.image))
+            for k, (crop, rows) in enumerate(native_crops(pixels, sample.labels, settings.crop_size, rng)):
+                write(split, f"{name}__crop{k}", rows, pixels=crop)
+                record(split, "fesb-crop", rows)
+
+    if settings.synthetic:
+        backgrounds = [s for s, side in zip(samples, sides) if side == "train" and not s.labels and s.source.startswith("afm") and not s.extras.get("drop")]
+        donors = [s for s, side in zip(samples, sides) if side == "train" and s.source == "afm"]
+        made = tries = 0
+        while made < settings.synthetic and tries < settings.synthetic * 20:
+            tries += 1
+            background = cv2.imread(str(rng.choice(backgrounds).image))
+            donor = rng.choice(donors)
+            pixels = cv2.imread(str(donor.image))
+            H, W = pixels.shape[:2]
+            _, cx, cy, w, h = donor.labels[0]
+            smoke = pixels[int((cy - h / 2) * H) : int((cy + h / 2) * H), int((cx - w / 2) * W) : int((cx + w / 2) * W)]
+            if smoke.shape[0] < 4 or smoke.shape[1] < 4:
+                continue
+            rows = []
+            for _ in range(rng.choice((1, 1, 2))):
+                pasted = random_paste(background, smoke, rng)
+                if pasted is None:
+                    continue
+                background, (x1, y1, x2, y2) = pasted
+                bh, bw = background.shape[:2]
+                rows.append(_xyxy_to_yolo(0, (x1 / bw, y1 / bh, x2 / bw, y2 / bh)))
+            if rows:
+                write("train", f"synthetic__{made:04d}", rows, pixels=background)
+                record("train", "synthetic", rows)
+                made += 1
 
     data_yaml = settings.out / "data.yaml"
     data_yaml.write_text(
@@ -233,4 +393,11 @@ def build(settings: BuildSettings) -> dict:
         + "names:\n"
         + "".join(f"  {i}: {n}\n" for i, n in enumerate(CLASSES))
     )
-    return {"data_yaml": str(data_yaml), "groups": len(set(groups)), "val_groups": len(val_groups), "counts": counts}
+    return {"data_yaml": str(data_yaml), "groups": len(set(groups)), "val_groups": sum(1 for g in set(groups) if sides[groups.index(g)] == "val"), "counts": counts}
+
+
+def _hash(image_path: Path) -> int:
+    image = cv2.imread(str(image_path))
+    if image is None:
+        raise ValueError(f"unreadable image: {image_path}")
+    return difference_hash(image)

@@ -43,6 +43,8 @@ class TrainSettings:
     lr0: float | None = None  # None: ultralytics picks optimizer and rate; set: AdamW at this rate
     warmup_epochs: float = 3.0
     close_mosaic: int = 2
+    patience: int = 100  # epochs without a better val fitness before ultralytics stops
+    scale: float = 0.5  # random rescale gain (ultralytics' `scale`); larger shrinks more smoke to small sizes
 
 
 def fetch_starting_weights(name: str, cache_dir: Path) -> Path:
@@ -67,14 +69,62 @@ def last_checkpoint(settings: TrainSettings) -> Path:
     return settings.project / settings.name / "weights" / "last.pt"
 
 
-def train(settings: TrainSettings, resume: bool = False) -> Path:
-    """Train (or resume) and return the best checkpoint. Saves a checkpoint every epoch."""
+def committed_checkpoint(name: str, models_dir: Path) -> Path:
+    """Where a run's resumable checkpoint is kept in the repository between sessions."""
+    return models_dir / f"{name}-last.pt"
+
+
+def resume_source(settings: TrainSettings, models_dir: Path) -> Path:
+    """The checkpoint a resume starts from: this machine's run folder, else the committed copy."""
+    for candidate in (last_checkpoint(settings), committed_checkpoint(settings.name, models_dir)):
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(
+        f"nothing to resume: neither {last_checkpoint(settings)} nor {committed_checkpoint(settings.name, models_dir)} exists"
+    )
+
+
+def keep_for_next_session(settings: TrainSettings, models_dir: Path) -> list[Path]:
+    """Copy what a later session needs to resume (last checkpoint, arguments, curves) into models_dir."""
+    import shutil
+
+    run = settings.project / settings.name
+    copies = {
+        last_checkpoint(settings): committed_checkpoint(settings.name, models_dir),
+        run / "weights" / "best.pt": models_dir / f"{settings.name}-best.pt",
+        run / "results.csv": models_dir / f"{settings.name}-results.csv",
+        run / "args.yaml": models_dir / f"{settings.name}-args.yaml",
+    }
+    kept = []
+    for source, target in copies.items():
+        if source.exists():
+            shutil.copy2(source, target)
+            kept.append(target)
+    return kept
+
+
+def train(settings: TrainSettings, resume: bool = False, models_dir: Path = Path("models/training")) -> Path:
+    """Train (or resume) and return the best checkpoint. Saves a checkpoint every epoch.
+
+    A resume continues the same schedule (epochs, learning rate, optimizer state) from
+    the last finished epoch, on this machine's dataset path, into this machine's run folder.
+    """
     from ultralytics import YOLO  # the train extra; never imported by the runtime
 
-    checkpoint = last_checkpoint(settings)
-    if resume and checkpoint.exists():
+    if resume:
+        source = resume_source(settings, models_dir)
+        run = settings.project / settings.name
+        checkpoint = last_checkpoint(settings)
+        if source != checkpoint:
+            import shutil
+
+            checkpoint.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, checkpoint)
+            for kept, target in ((models_dir / f"{settings.name}-results.csv", run / "results.csv"), (models_dir / f"{settings.name}-best.pt", run / "weights" / "best.pt")):
+                if kept.exists() and not target.exists():
+                    shutil.copy2(kept, target)
         model = YOLO(str(checkpoint))
-        model.train(resume=True)
+        model.train(resume=True, data=str(settings.data_yaml.resolve()), save_dir=str(run.resolve()), workers=settings.workers)
     else:
         weights = Path(settings.weights)
         if not weights.exists():
@@ -99,6 +149,7 @@ def train(settings: TrainSettings, resume: bool = False) -> Path:
             plots=False,
             seed=0,
             deterministic=False,
-            patience=100,
+            patience=settings.patience,
+            scale=settings.scale,
         )
     return settings.project / settings.name / "weights" / "best.pt"

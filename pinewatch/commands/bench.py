@@ -64,8 +64,8 @@ def fp32_sibling(model: Path) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     from detector.bench import BenchError, BenchOptions, default_sources, format_table, run_bench
-    from pinewatch import wiring
-    from pinewatch.config import PROJECT_ROOT, load_settings
+    from streams import wiring
+    from pinewatch.core.config import PROJECT_ROOT, load_settings
 
     settings = load_settings(args.config)
     if args.frames < 1 or args.batch < 1 or args.repeat < 1:

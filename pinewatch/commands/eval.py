@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pinewatch.config import PROJECT_ROOT
+from pinewatch.core.config import PROJECT_ROOT
 
 
 def register(subparsers) -> None:
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 
 def _run(args) -> int:
     from detector.training.dataset import BuildSettings, build
-    from pinewatch.config import load_settings
+    from pinewatch.core.config import load_settings
     from pinewatch.evaluation import evaluate_model, format_report
 
     settings = load_settings(args.config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from pinewatch.config import PROJECT_ROOT
+from pinewatch.core.config import PROJECT_ROOT
 
 
 def register(subparsers) -> None:

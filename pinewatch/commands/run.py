@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import threading
 
     from detector.session import ModelError
-    from pinewatch.config import load_settings
+    from pinewatch.core.config import load_settings
     from streams.spool import SpoolLocked
     from streams.worker import run as run_worker
 

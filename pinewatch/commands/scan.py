@@ -25,9 +25,9 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from pinewatch.config import load_settings
+    from pinewatch.core.config import load_settings
     from pinewatch.scan import ScanFrame, alert_record, frame_record, iter_frames
-    from pinewatch.wiring import frame_judge, open_detector
+    from streams.wiring import frame_judge, open_detector
 
     settings = load_settings(args.config)
     try:

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from pinewatch.config import load_settings
+    from pinewatch.core.config import load_settings
 
     settings = load_settings(args.config)
     if args.create_token:

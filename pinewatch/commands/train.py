@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pinewatch.config import PROJECT_ROOT
+from pinewatch.core.config import PROJECT_ROOT
 
 
 def register(subparsers) -> None:
@@ -25,10 +25,18 @@ def register(subparsers) -> None:
     parser.add_argument("--lr0", type=float, default=None, help="AdamW learning rate (default: ultralytics chooses)")
     parser.add_argument("--warmup-epochs", type=float, default=3.0)
     parser.add_argument("--close-mosaic", type=int, default=2, help="last N epochs without mosaic augmentation")
+    parser.add_argument("--patience", type=int, default=100, help="stop after N epochs without a better val fitness")
+    parser.add_argument("--scale", type=float, default=0.5, help="random rescale gain; 0.9 shrinks objects down to a tenth")
+    parser.add_argument("--synthetic", type=int, default=300, help="train images with pasted small smoke (0 = none)")
+    parser.add_argument("--keep", action="store_true", help="only copy last/best checkpoints, args and curves of --name into models/training and stop")
     parser.add_argument("--device", default="cpu", help="cpu, or a CUDA device index such as 0")
     parser.add_argument("--project", type=Path, default=PROJECT_ROOT / "runs")
     parser.add_argument("--name", default="pinewatch")
-    parser.add_argument("--resume", action="store_true", help="resume from <project>/<name>/weights/last.pt")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume from <project>/<name>/weights/last.pt, else from models/training/<name>-last.pt (committed between sessions)",
+    )
     parser.add_argument("--dataset-only", action="store_true", help="build the dataset, print its counts and stop")
     parser.set_defaults(func=_run)
 
@@ -36,8 +44,16 @@ def register(subparsers) -> None:
 def _run(args) -> int:
     from detector.training.dataset import BuildSettings, build
 
-    if not args.resume:
-        report = build(BuildSettings(shared=args.shared, out=args.data))
+    from detector.training.train import TrainSettings, keep_for_next_session, train
+
+    models_dir = PROJECT_ROOT / "models" / "training"
+    if args.keep:
+        settings = TrainSettings(data_yaml=args.data / "data.yaml", project=args.project, name=args.name)
+        for path in keep_for_next_session(settings, models_dir):
+            print(f"kept {path}")
+        return 0
+    if not args.resume or not (args.data / "data.yaml").exists():
+        report = build(BuildSettings(shared=args.shared, out=args.data, synthetic=args.synthetic))
         print(json.dumps(report, indent=2))
         if args.dataset_only:
             return 0
@@ -46,8 +62,6 @@ def _run(args) -> int:
     if importlib.util.find_spec("ultralytics") is None:
         print("pinewatch train needs the train extra: make train-deps")
         return 2
-    from detector.training.train import TrainSettings, train
-
     settings = TrainSettings(
         data_yaml=args.data / "data.yaml",
         weights=args.weights,
@@ -61,7 +75,9 @@ def _run(args) -> int:
         close_mosaic=args.close_mosaic,
         project=args.project,
         name=args.name,
+        patience=args.patience,
+        scale=args.scale,
     )
-    best = train(settings, resume=args.resume)
+    best = train(settings, resume=args.resume, models_dir=models_dir)
     print(f"best checkpoint: {best}")
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pinewatch.config import CameraConfig, StreamsConfig
+from pinewatch.core.config import CameraConfig, StreamsConfig
 from streams.sources.base import BadData, Frame, Source, SourceEnded, SourceError, SourceUnavailable
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm", ".ts", ".mpg", ".mpeg", ".h264", ".h265"}

@@ -1,7 +1,7 @@
 """A folder of timestamped images played as a camera, one image per sample.
 
 Images are ordered by the capture time in their names (`1532815026_-00600.jpg`,
-`..._2019_09_25T12_34_56...`, see pinewatch.filenames), else by modification time; that time
+`..._2019_09_25T12_34_56...`, see pinewatch.core.filenames), else by modification time; that time
 becomes the frame's `captured_at`, shifted by one clip length on each loop so times only grow.
 An unreadable or undecodable image is reported (BadData) and skipped: the next read moves on.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pinewatch.filenames import timestamp_from_name
+from pinewatch.core.filenames import timestamp_from_name
 from streams.sources.base import Frame, Source, SourceEnded, SourceUnavailable, decode_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from alerting.store import migrate
 from alerting.store.db import make_engine, session_factory
 from alerting.store.models import Base
-from pinewatch.config import Settings
+from pinewatch.core.config import Settings
 from pinewatch.embedded_redis import free_port
 
 PG_HOST = os.environ.get("PINEWATCH_TEST_PG_HOST", "127.0.0.1")

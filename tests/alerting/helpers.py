@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from alerting import geo
-from pinewatch.messages import BoxDetection, DetectionEvent, HealthEvent
+from pinewatch.core.messages import BoxDetection, DetectionEvent, HealthEvent
 
 T0 = datetime(2025, 7, 1, 6, 0, tzinfo=timezone.utc)
 

@@ -231,7 +231,7 @@ def test_token_management(client, tokens):
 def test_metrics(client, app, tokens, redis_client):
     settings = app.state.ctx.settings
     from alerting.consumer import StreamConsumer
-    from pinewatch.messages import encode
+    from pinewatch.core.messages import encode
 
     consumer = StreamConsumer(
         redis_client, app.state.ctx.factory, settings.redis, settings.alerting, RULES, app.state.ctx.metrics, "m1"

@@ -15,7 +15,7 @@ from alerting.metrics import Metrics
 from alerting.store.db import make_engine, session_factory
 from alerting.store.models import Alert, AlertFrame, Camera
 from alerting.store.repository import upsert_cameras
-from pinewatch.messages import encode
+from pinewatch.core.messages import encode
 from tests.alerting.helpers import at, detection, health
 
 

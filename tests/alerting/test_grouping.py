@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from alerting.grouping import OpenAlert, boxes_overlap, group_detections, merged_label
-from pinewatch.messages import BoxDetection
+from pinewatch.core.messages import BoxDetection
 from tests.alerting.helpers import at
 
 WINDOW = timedelta(minutes=30)

@@ -19,7 +19,7 @@ from alerting.notify.webhook import SIGNATURE_HEADER, sign
 from alerting.store.db import session_factory
 from alerting.store.models import Notification, utcnow
 from alerting.store.repository import upsert_cameras
-from pinewatch.config import CameraConfig, NotifyConfig
+from pinewatch.core.config import CameraConfig, NotifyConfig
 from tests.alerting.conftest import CAMERAS, free_port
 from tests.alerting.helpers import at, detection, write_jpeg
 

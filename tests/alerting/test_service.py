@@ -15,7 +15,7 @@ import redis
 import yaml
 
 from alerting.notify.webhook import SIGNATURE_HEADER, sign
-from pinewatch.messages import encode
+from pinewatch.core.messages import encode
 from tests.alerting.conftest import CAMERAS, free_port
 from tests.alerting.helpers import at, detection, write_jpeg
 

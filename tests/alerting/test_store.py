@@ -25,7 +25,7 @@ from alerting.store.repository import (
     upsert_cameras,
 )
 from alerting.store.tokens import authenticate, create_token, ensure_token, revoke_token
-from pinewatch.config import CameraConfig
+from pinewatch.core.config import CameraConfig
 from tests.alerting.conftest import CAMERAS
 from tests.alerting.helpers import at, box_towards, detection, health
 

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pinewatch.config import RedisConfig
+from pinewatch.core.config import RedisConfig
 from pinewatch.embedded_redis import EmbeddedRedis, free_port
 
 HERE = Path(__file__).resolve().parent

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from pinewatch.embedded_redis import EmbeddedRedis
-from pinewatch.messages import HealthEvent, decode
+from pinewatch.core.messages import HealthEvent, decode
 from streams.backoff import Backoff
 from streams.publisher import Publisher
 from streams.spool import DiskSpool, SpoolLocked

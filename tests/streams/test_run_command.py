@@ -11,7 +11,7 @@ import pytest
 import redis
 import yaml
 
-from pinewatch.messages import decode
+from pinewatch.core.messages import decode
 
 from .conftest import SAMPLE_VIDEOS
 

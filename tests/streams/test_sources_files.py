@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pinewatch.config import CameraConfig, StreamsConfig
+from pinewatch.core.config import CameraConfig, StreamsConfig
 from streams.sources import open_source, source_kind
 from streams.sources.base import BadData, SourceEnded, SourceUnavailable
 from streams.sources.image_folder import ImageFolderSource

@@ -15,8 +15,8 @@ import cv2
 import pytest
 import redis
 
-from pinewatch.config import Settings
-from pinewatch.messages import DetectionEvent, HealthEvent, decode
+from pinewatch.core.config import Settings
+from pinewatch.core.messages import DetectionEvent, HealthEvent, decode
 from streams.stats import WorkerStats
 from streams.worker import run
 

@@ -23,9 +23,9 @@ import httpx
 import pytest
 import redis
 
-from pinewatch.config import PROJECT_ROOT, Settings
+from pinewatch.core.config import PROJECT_ROOT, Settings
 from pinewatch.embedded_redis import free_port
-from pinewatch.messages import BoxDetection, DetectionEvent, HealthEvent, encode
+from pinewatch.core.messages import BoxDetection, DetectionEvent, HealthEvent, encode
 
 CHROMIUM = Path(os.environ.get("PINEWATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("PINEWATCH_TEST_CHROMEDRIVER", "/usr/bin/chromedriver"))

@@ -1,7 +1,7 @@
 """Config sections -> the detector's parameter objects, in one place.
 
 The detector package takes explicit values and never imports our config, so
-this is where the one set of defaults (pinewatch.config) reaches it.
+this is where the one set of defaults (pinewatch.core.config) reaches it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from detector.detector import Detector, DetectorParams
 from detector.pipeline import FrameJudge
 from detector.session import SessionOptions
 from detector.temporal import TemporalParams
-from pinewatch.config import CameraConfig, DetectorConfig, TemporalConfig
+from pinewatch.core.config import CameraConfig, DetectorConfig, TemporalConfig
 
 
 def detector_params(config: DetectorConfig, score_threshold: float | None = None) -> DetectorParams:
