@@ -8,8 +8,10 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends redis-server \
     && rm -rf /var/lib/apt/lists/*
 
+# Built as a wheel and installed like any user's `pip install .`: the models and sample clips
+# travel as package data (setup.py), so nothing reads the source tree, which is removed.
 WORKDIR /opt/pinewatch
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY pinewatch ./pinewatch
 COPY detector ./detector
 COPY streams ./streams
@@ -17,6 +19,7 @@ COPY alerting ./alerting
 COPY models ./models
 COPY sample_videos ./sample_videos
 RUN pip install --no-cache-dir ".[postgres]" \
+    && cd / && rm -rf /opt/pinewatch \
     && useradd --system --home /var/lib/pinewatch pinewatch \
     && mkdir -p /var/lib/pinewatch && chown pinewatch /var/lib/pinewatch
 

@@ -2,10 +2,11 @@
 
 A detection joins an alert of the same camera when it falls within the time
 window around the alert (before its first or after its last frame) and its box
-overlaps the alert's latest box. A dismissed alert is closed: only frames
-captured before the dismissal still join it (they were in flight); later smoke
-at that place opens a new alert, because a real fire can start where a false
-positive was.
+overlaps the alert's latest box. A dismissed, other-smoke or out alert is
+closed: only frames captured before that verdict still join it (they were in
+flight); later smoke at that place opens a new alert, because a real fire can
+start where a false positive was, or flare up where one was put out. A
+confirmed alert stays open: it keeps its frames until it is marked out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from pinewatch.core.messages import BoxDetection
 
 Box = list[float]
+CLOSED = ("dismissed", "other_smoke", "out")  # alerting.store.models.CLOSED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def overlap_area(a: Box, b: Box) -> float:
 
 
 def accepts(alert: OpenAlert, captured_at: datetime, box: Box, window: timedelta) -> bool:
-    if alert.status == "dismissed" and (alert.status_at is None or captured_at > alert.status_at):
+    if alert.status in CLOSED and (alert.status_at is None or captured_at > alert.status_at):
         return False
     if not (alert.first_seen - window <= captured_at <= alert.last_seen + window):
         return False

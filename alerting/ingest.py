@@ -20,6 +20,7 @@ from alerting.notify.outbox import Recipient, enqueue, recipients_from_config
 from alerting.store.db import write_session
 from alerting.store.models import Alert, AlertFrame, Camera, ProcessedEvent, utcnow
 from pinewatch.core.config import AlertingConfig
+from pinewatch.core.live import centre_masked
 from pinewatch.core.messages import DetectionEvent, HealthEvent
 
 
@@ -58,6 +59,10 @@ def ingest_detection(factory: sessionmaker[Session], event: DetectionEvent, rule
         camera = _camera(session, event.camera_id)
         if camera.last_seen is None or event.captured_at > camera.last_seen:
             camera.last_seen = event.captured_at
+        # A worker applies a new operator mask a second or two after the verdict; what it sent
+        # meanwhile (or spooled before) at the masked place must not open a new alert.
+        polygons = [mask.polygon for mask in camera.masks]
+        detections = [d for d in event.detections if not centre_masked(list(d.box), polygons)]
         candidates = session.scalars(
             select(Alert).where(
                 Alert.camera_id == camera.id,
@@ -68,7 +73,7 @@ def ingest_detection(factory: sessionmaker[Session], event: DetectionEvent, rule
         by_id = {alert.id: alert for alert in candidates}
         views = [OpenAlert(a.id, a.first_seen, a.last_seen, list(a.box), a.status, a.status_at) for a in candidates]
         touched: list[Alert] = []
-        for group in group_detections(list(event.detections), event.captured_at, views, rules.alert_window):
+        for group in group_detections(detections, event.captured_at, views, rules.alert_window):
             best = group.best
             if group.alert_id is None:
                 alert = _open_alert(session, camera, event, best.label, best.score, best.box)
@@ -206,7 +211,7 @@ def locate(session: Session, alert: Alert, rules: Rules) -> None:
         select(Alert)
         .where(
             Alert.camera_id != alert.camera_id,
-            Alert.status != "dismissed",
+            Alert.status.not_in(("dismissed", "other_smoke")),  # not a wildfire: no point from it
             Alert.bearing_deg.is_not(None),
             Alert.last_seen >= alert.last_seen - rules.triangulation_window,
             Alert.first_seen <= alert.last_seen + rules.triangulation_window,

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from alerting.api.app import create_app
 from alerting.consumer import StreamConsumer
 from alerting.ingest import Rules
+from alerting.masks import MaskPublisher
 from alerting.metrics import Metrics
 from alerting.notify.dispatcher import Dispatcher
 from alerting.store import migrate
@@ -98,6 +99,7 @@ class Service:
             if dispatch
             else None
         )
+        self.masks = MaskPublisher(self.redis, factory)  # operator masks -> Redis -> stream workers
         self.app = (
             create_app(settings, engine=self.engine, redis_client=self.redis, metrics=self.metrics) if api else None
         )
@@ -106,6 +108,7 @@ class Service:
     # --- background workers ---------------------------------------------------
 
     def start_workers(self) -> None:
+        self._spawn("pinewatch-masks", self.masks.run)
         if self.consumer is not None:
             self._spawn("pinewatch-consumer", self.consumer.run)
         if self.dispatcher is not None:

@@ -1,10 +1,16 @@
-"""Rows -> the JSON shapes of the HTTP API contract (also sent in webhooks)."""
+"""Rows -> the JSON shapes of the HTTP API contract (also sent in webhooks).
+
+An alert has one shape everywhere: `alert_model` (schemas.AlertOut, built from the stored row by
+alert_view) is what REST answers (as its response_model), and `alert_payload` (its JSON) is what
+the SSE `alert` event and every notification (webhook body, the texts' summary) carry.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from urllib.parse import quote
 
+from alerting.api.schemas import AlertOut
 from alerting.store.models import Alert, AlertFrame, Camera, Notification, Verdict
 
 EVIDENCE_PREFIX = "/api/evidence/"
@@ -18,8 +24,11 @@ def evidence_url(path: str) -> str:
     return EVIDENCE_PREFIX + quote(path.lstrip("/"))
 
 
-def camera_view(camera: Camera) -> dict:
-    return {
+def camera_view(camera: Camera, live=None) -> dict:
+    """`live` (an alerting.liveness.Liveness) adds the heartbeat fields. `status` stays the
+    worker's last health event; `liveness` is judged here and wins on screens: a stopped or
+    killed worker sends no event, so only `liveness` turns offline then."""
+    view = {
         "id": camera.id,
         "name": camera.name or camera.id,
         "latitude": camera.latitude,
@@ -31,6 +40,15 @@ def camera_view(camera: Camera) -> dict:
         "last_seen": iso(camera.last_seen),
         "masks": [mask.polygon for mask in camera.masks],
     }
+    if live is not None:
+        view.update(
+            last_frame_at=iso(live.last_frame_at),
+            last_frame_age_s=None if live.last_frame_age_s is None else round(live.last_frame_age_s, 1),
+            liveness=live.liveness,
+            worker=live.worker,
+        )
+        view["liveness_detail"] = live.detail
+    return view
 
 
 def alert_view(alert: Alert) -> dict:
@@ -62,6 +80,15 @@ def alert_view(alert: Alert) -> dict:
     }
 
 
+def alert_model(alert: Alert) -> AlertOut:
+    return AlertOut.model_validate(alert_view(alert))
+
+
+def alert_payload(alert: Alert) -> dict:
+    """The alert as JSON, exactly as GET /api/alerts/{id} serialises it (AlertOut's fields)."""
+    return alert_model(alert).model_dump(mode="json")
+
+
 def frame_view(frame: AlertFrame) -> dict:
     return {
         "id": frame.id,
@@ -81,6 +108,7 @@ def verdict_view(verdict: Verdict) -> dict:
         "at": iso(verdict.at),
         "note": verdict.note,
         "added_mask": verdict.added_mask,
+        "reason": verdict.reason,  # issue 11
     }
 
 

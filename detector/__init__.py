@@ -2,6 +2,6 @@
 
 Depends on numpy, opencv and onnxruntime only (never on the pinewatch package). Modules:
 types (Detection), session (onnxruntime sessions), preprocess, postprocess, detector
-(Detector, BatchingService), tiling, filters, temporal (TemporalVote), pipeline (FrameJudge),
+(Detector, BatchingService), filters, temporal (TemporalVote), pipeline (FrameJudge),
 bench; training/ (export, quantize) is the only place for ultralytics/torch/onnx.
 """

@@ -95,7 +95,8 @@ class Detector:
 
     def input_hw(self, shapes: list[tuple[int, ...]]) -> tuple[int, int]:
         """Model input size used for frames of these shapes (rectangular for dynamic-size models)."""
-        return batch_input_hw(shapes, self.params.imgsz, self.model.info.stride, self.model.info.dynamic_hw)
+        trained = max(self.model.info.imgsz)
+        return batch_input_hw(shapes, self.params.imgsz, self.model.info.stride, self.model.info.dynamic_hw, trained)
 
     def detect(self, images: Sequence[np.ndarray]) -> list[list[Detection]]:
         """Detections per frame (BGR uint8, any size), in the order given."""
@@ -148,6 +149,10 @@ class BatchingService:
 
     submit() never blocks: it returns a Future of the frame's detections, or a Future already
     failed with FrameDropped when `max_pending` frames are waiting (counted in `dropped`).
+
+    A detector with a `concurrency` above 1 (detector.pool.DetectorPool: one batch per worker
+    process) gets that many serving threads, so that the next batch is gathered and
+    pre-processed in one worker while the current one infers in another.
     """
 
     def __init__(self, detector: Detector, max_pending: int) -> None:
@@ -163,8 +168,13 @@ class BatchingService:
         self.failed = 0
         self.batches = 0
         self._closed = threading.Event()
-        self._worker = threading.Thread(target=self._serve, name="detector-batching", daemon=True)
-        self._worker.start()
+        self.concurrency = max(1, int(getattr(detector, "concurrency", 1)))
+        self._workers = [
+            threading.Thread(target=self._serve, name=f"detector-batching-{i}", daemon=True)
+            for i in range(self.concurrency)
+        ]
+        for worker in self._workers:
+            worker.start()
 
     def __enter__(self) -> "BatchingService":
         return self
@@ -198,11 +208,14 @@ class BatchingService:
         if self._closed.is_set():
             return
         self._closed.set()
-        try:
-            self._queue.put_nowait(_STOP)
-        except queue.Full:
-            pass  # the worker sees _closed on its next wake-up
-        self._worker.join(timeout)
+        for _ in self._workers:
+            try:
+                self._queue.put_nowait(_STOP)
+            except queue.Full:
+                break  # the workers see _closed on their next wake-up
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(None if deadline is None else max(deadline - time.monotonic(), 0))
         self._fail_queued()
 
     def _fail_queued(self) -> None:

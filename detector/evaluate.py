@@ -21,11 +21,11 @@ from typing import Callable, Iterable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from detector import media
 from detector.temporal import iou
 from detector.types import Detection
 
 DetectFn = Callable[[Sequence[np.ndarray]], list[list[Detection]]]
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 @dataclass(frozen=True)
@@ -142,8 +142,63 @@ def precision_recall_at(scored: Sequence[tuple[float, bool]], ground_truths: int
     return precision, recall, f1
 
 
+# Box width in pixels of the frame as the camera gave it: early smoke is 8-30 px wide.
+SIZE_BUCKETS: tuple[tuple[str, float, float], ...] = (("<16", 0, 16), ("16-32", 16, 32), ("32-64", 32, 64), (">64", 64, float("inf")))
+
+
+@dataclass
+class SizeRecall:
+    bucket: str
+    ground_truths: int
+    recall_iou50: float  # found by a detection of its class at the threshold with IoU >= 0.5
+    recall_iou30: float  # the same at IoU >= 0.3: small boxes are drawn loosely, by people and by the model
+
+
+@dataclass
+class LabelledImage:
+    """One frame with its truths and its width in pixels (to bucket boxes by native size)."""
+
+    path: Path
+    width_px: int
+    truths: list[GroundTruth]
+    detections: list[Detection]
+
+
+def size_bucket(width_px: float) -> str:
+    return next(name for name, low, high in SIZE_BUCKETS if low <= width_px < high)
+
+
+def recall_by_size(images: Sequence[LabelledImage], label: str, threshold: float) -> list[SizeRecall]:
+    """Recall per native-size bucket of `label` boxes at `threshold`."""
+    counts = {name: [0, 0, 0] for name, _, _ in SIZE_BUCKETS}  # ground truths, found at 0.5, found at 0.3
+    for image in images:
+        kept = [d for d in image.detections if d.label == label and d.score >= threshold]
+        for truth in (t for t in image.truths if t.label == label):
+            bucket = counts[size_bucket((truth.box[2] - truth.box[0]) * image.width_px)]
+            best = max((iou(d.box, truth.box) for d in kept), default=0.0)
+            bucket[0] += 1
+            bucket[1] += int(best >= 0.5)
+            bucket[2] += int(best >= 0.3)
+    return [
+        SizeRecall(name, n, found50 / n if n else 0.0, found30 / n if n else 0.0)
+        for name, (n, found50, found30) in counts.items()
+    ]
+
+
+def best_score_on_truths(image: LabelledImage, label: str, min_iou: float = 0.1) -> float:
+    """Highest score of a `label` detection touching a truth box: how close the model came to seeing it."""
+    scores = [d.score for d in image.detections if d.label == label for t in image.truths if iou(d.box, t.box) >= min_iou]
+    return max(scores, default=0.0)
+
+
+def labelled_frames(folder: Path, labels: Path | None = None) -> list[tuple[Path, Path]]:
+    """(image, YOLO label file) for each image of `folder` that has a label file in `labels` (default folder/labels)."""
+    labels = labels or folder / "labels"
+    return [(image, labels / f"{image.stem}.txt") for image in list_images(folder) if (labels / f"{image.stem}.txt").exists()]
+
+
 def list_images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return media.list_images(folder)
 
 
 def batched(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -208,18 +263,10 @@ def detect_sequence(detect: DetectFn, frames: Iterable[np.ndarray], batch: int =
 
 
 def video_frames(path: Path, every: int = 1) -> Iterator[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    try:
-        index = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            if index % every == 0:
-                yield frame
-            index += 1
-    finally:
-        capture.release()
+    """Every `every`-th frame of a clip, read by detector.media (the same frames as scan and the live source)."""
+    for decoded in media.video_frames(path):
+        if decoded.index % every == 0:
+            yield decoded.image()
 
 
 def replay_clip(name: str, detections: Sequence[list[Detection]], judge, threshold: float) -> ClipReport:

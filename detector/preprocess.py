@@ -38,21 +38,25 @@ def resized_size(height: int, width: int, imgsz: int) -> tuple[int, int]:
     return max(round(height * ratio), 1), max(round(width * ratio), 1)
 
 
-def input_hw(height: int, width: int, imgsz: int, stride: int, rect: bool) -> tuple[int, int]:
+def input_hw(height: int, width: int, imgsz: int, stride: int, rect: bool, trained: int = 0) -> tuple[int, int]:
     """Model input size for one frame: imgsz square, or (rect) the smallest stride multiple that holds it.
 
     The rectangle is what ultralytics feeds a dynamic-shape model: a 16:9 frame at 640 runs at
-    640x384, 40% less compute than 640x640, with the same boxes.
+    640x384, 40% less compute than 640x640, with the same boxes. With a dynamic-shape model
+    imgsz caps the long side: a frame is enlarged to at most `trained` (the size the model was
+    trained at, which is how training saw small images), never beyond. Enlarging a 640-px tower
+    frame to 1280 adds no detail, costs 4x the compute and, measured on the smoke-free clips,
+    raised false alerts on haze (models/MODEL_CARD.md, "Input size").
     """
     if not rect:
         return imgsz, imgsz
-    new_h, new_w = resized_size(height, width, imgsz)
+    new_h, new_w = resized_size(height, width, min(imgsz, max(height, width, trained)))
     return math.ceil(new_h / stride) * stride, math.ceil(new_w / stride) * stride
 
 
-def batch_input_hw(shapes: list[tuple[int, ...]], imgsz: int, stride: int, rect: bool) -> tuple[int, int]:
+def batch_input_hw(shapes: list[tuple[int, ...]], imgsz: int, stride: int, rect: bool, trained: int = 0) -> tuple[int, int]:
     """One input size for a batch of frames: the smallest that holds each frame's own."""
-    sizes = [input_hw(shape[0], shape[1], imgsz, stride, rect) for shape in shapes]
+    sizes = [input_hw(shape[0], shape[1], imgsz, stride, rect, trained) for shape in shapes]
     return max(h for h, _ in sizes), max(w for _, w in sizes)
 
 

@@ -172,6 +172,11 @@ def open_session(options: SessionOptions) -> ModelSession:
     session_options.add_session_config_entry(
         "session.intra_op.allow_spinning", "1" if options.allow_spinning else "0"
     )
+    # Rectangular letterboxes x batch sizes give many input shapes; the memory-pattern cache
+    # plans (and holds) a block per shape, so RSS climbed with each new shape seen (+25 MB over
+    # 24 shapes at 640 px, int8), and stayed flat without it at no measurable speed cost
+    # (issue 14; tests/reliability/test_detector_memory.py).
+    session_options.enable_mem_pattern = False
     try:
         session = ort.InferenceSession(str(path), session_options, providers=providers)
     except Exception as exc:  # onnxruntime raises its own unrelated exception types

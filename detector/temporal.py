@@ -2,7 +2,9 @@
 
 A single-frame detection is often a cloud edge, glare or a bird. A place counts as confirmed
 when at least `min_hits` of the last `window` frames had a hit there (a detection scoring
->= `alert_score` overlapping it). The alert is raised once, when the vote first passes, and
+>= `alert_score` overlapping it) and, when `min_mean_score` is set, the mean score of those
+hits reaches it: a low per-frame score lets faint early smoke count, and the floor keeps a
+place that only ever flickers at that low score (haze, a ridge line) from alerting. The alert is raised once, when the vote first passes, and
 stays raised until `release_misses` frames in a row had no hit at that place; only then can
 the place alert again. Several places are tracked at once.
 """
@@ -27,6 +29,7 @@ class TemporalParams:
     overlap_iou: float
     release_misses: int
     alert_score: float
+    min_mean_score: float  # 0 = no floor
 
     def __post_init__(self) -> None:
         if self.window < 1 or self.release_misses < 1:
@@ -68,7 +71,7 @@ def same_place(a: Box, b: Box, overlap_iou: float) -> bool:
 @dataclass(slots=True)
 class _Place:
     box: Box
-    votes: deque  # one bool per frame, newest last
+    votes: deque  # one hit score per frame (0.0 = no hit), newest last
     misses: int = 0  # frames in a row without a hit
     alerted: bool = False
     hits_now: list[Detection] = field(default_factory=list)
@@ -115,13 +118,13 @@ class TemporalVote:
         surviving: list[_Place] = []
         for place in self._places:
             hit = bool(place.hits_now)
-            place.votes.append(hit)
+            place.votes.append(place.hits_now[0].score if hit else 0.0)
             if hit:
                 place.misses = 0
                 place.box = place.hits_now[0].box  # follow the drifting plume
             else:
                 place.misses += 1
-            if hit and not place.alerted and sum(place.votes) >= params.min_hits:
+            if hit and not place.alerted and self._passes(place):
                 place.alerted = True
                 new_alert = True
             if hit and place.alerted:
@@ -134,6 +137,10 @@ class TemporalVote:
         return TemporalResult(
             confirmed=best is not None, new_alert=new_alert, detection=best, tracked_places=len(self._places)
         )
+
+    def _passes(self, place: _Place) -> bool:
+        hits = [score for score in place.votes if score > 0]
+        return len(hits) >= self.params.min_hits and sum(hits) / len(hits) >= self.params.min_mean_score
 
     def _keep(self, place: _Place) -> bool:
         if place.alerted:  # hysteresis: the alert holds through short gaps

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from pinewatch.core.config import PROJECT_ROOT
+from pinewatch.core.config import SAMPLE_VIDEOS_DIR
 from pinewatch.embedded_redis import EmbeddedRedis, free_port
 
-SAMPLE_VIDEOS = PROJECT_ROOT / "sample_videos"
+SAMPLE_VIDEOS = SAMPLE_VIDEOS_DIR  # package data when installed, sample_videos/ in a checkout
 
 # Demo placements only (the clips come from Californian cameras): they let the
 # demo show bearings on a map of Thanh Hoa. Real deployments configure real towers.
@@ -44,6 +44,19 @@ class DemoOptions:
     interval_s: float = 1.0
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: on Linux, ask the kernel to SIGTERM it when the demo dies.
+
+    Children get their own session (so stopping one stops its own children), which also
+    means a demo killed with SIGKILL would leave them running; the death signal closes that.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @dataclass
 class _Children:
     processes: list[subprocess.Popen] = field(default_factory=list)
@@ -51,7 +64,9 @@ class _Children:
     def start(self, args: list[str], env: dict, log: Path) -> subprocess.Popen:
         handle = open(log, "ab")
         # A new session per child, so that stopping it stops its own children too.
-        proc = subprocess.Popen(args, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            args, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent
+        )
         self.processes.append(proc)
         return proc
 

@@ -97,3 +97,50 @@ class EmbeddedRedis:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def persistence_problem(client: redis.Redis) -> str | None:
+    """Why this Redis would lose acknowledged entries at a restart, or None if it persists.
+
+    Without AOF (appendonly yes) a restart forgets everything since the last RDB snapshot, or
+    everything at all with `save ""`: the worker's spool has already deleted what Redis took.
+    """
+    config = client.config_get("appendonly")
+    appendonly = config.get("appendonly") or config.get(b"appendonly")
+    if isinstance(appendonly, bytes):
+        appendonly = appendonly.decode()
+    if appendonly == "yes":
+        return None
+    save = client.config_get("save")
+    schedule = save.get("save") or save.get(b"save") or ""
+    if isinstance(schedule, bytes):
+        schedule = schedule.decode()
+    if schedule.strip():
+        return f"appendonly is off and RDB snapshots ({schedule!r}) keep only what was there at the last one"
+    return "appendonly is off and RDB snapshots are off: a restart loses every stream entry"
+
+
+def warn_without_persistence(url: str, timeout_s: float, logger=None) -> str | None:
+    """Log a loud warning at start when Redis at `url` does not persist; returns the problem."""
+    import logging
+
+    from pinewatch.core.redact import redact
+
+    log = logger or logging.getLogger("pinewatch")
+    client = redis.Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+    try:
+        problem = persistence_problem(client)
+    except redis.ResponseError as exc:  # managed Redis often disables CONFIG
+        log.warning("Redis %s: cannot check persistence (%s); make sure appendonly is yes", redact(url), exc)
+        return None
+    except redis.RedisError as exc:
+        log.info("Redis %s not reachable at start (%s); persistence not checked", redact(url), exc)
+        return None
+    finally:
+        client.close()
+    if problem:
+        log.warning(
+            "REDIS WITHOUT PERSISTENCE at %s: %s. Events not yet consumed are LOST if Redis restarts; "
+            "run it with --appendonly yes (see README, Reliability)", redact(url), problem,
+        )
+    return problem

@@ -18,6 +18,12 @@ from tqdm import tqdm
 
 from detector.evaluate import (
     ClipReport,
+    LabelledImage,
+    SizeRecall,
+    best_score_on_truths,
+    labelled_frames,
+    load_yolo_labels,
+    recall_by_size,
     SequenceReport,
     ValReport,
     detect_sequence,
@@ -47,6 +53,8 @@ class ModelEvaluation:
     smoke_pr: list[dict] = field(default_factory=list)  # smoke precision/recall at several thresholds
     ms_per_frame: float = 0.0
     sweep: list[dict] = field(default_factory=list)
+    val_smoke_by_size: list[SizeRecall] = field(default_factory=list)
+    small_smoke: dict | None = None  # the boxed wc-s frames (measure only, never trained on)
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -55,6 +63,43 @@ class ModelEvaluation:
         for seq, report in zip(out["sequences"], self.sequences):
             seq["minutes_to_detection"] = report.minutes_to_detection
         return out
+
+
+SMALL_SMOKE_FRAMES = ("sequences/20190925_wc-s-mobo-c", "sequences/20190925_wc-s-mobo-c/labels")
+
+
+def _width_px(path: Path) -> int:
+    from detector.preprocess import jpeg_size
+
+    size = jpeg_size(path.read_bytes()[:65536]) if path.suffix.lower() in (".jpg", ".jpeg") else None
+    return size[1] if size else cv2.imread(str(path)).shape[1]
+
+
+def labelled_images(pairs, label_dir: Path, class_names) -> list[LabelledImage]:
+    return [
+        LabelledImage(path, _width_px(path), load_yolo_labels(label_dir / f"{path.stem}.txt", class_names), dets)
+        for path, dets in pairs
+    ]
+
+
+def small_smoke_report(detector, shared: Path, threshold: float) -> dict | None:
+    """Recall by size, and the best score the model gave each box, on the boxed wc-s frames."""
+    folder, labels = (shared / part for part in SMALL_SMOKE_FRAMES)
+    frames = labelled_frames(folder, labels) if labels.exists() else []
+    if not frames:
+        return None
+    pairs = [(image, detector.detect([cv2.imread(str(image))])[0]) for image, _ in frames]
+    images = labelled_images(pairs, labels, detector.class_names)
+    by_size = recall_by_size(images, "smoke", threshold)
+    boxes = sum(b.ground_truths for b in by_size)
+    return {
+        "frames": len(images),
+        "boxes": boxes,
+        "recall_iou30": sum(b.recall_iou30 * b.ground_truths for b in by_size) / max(boxes, 1),
+        "by_size": [asdict(b) for b in by_size],
+        "best_score_per_frame": {image.path.name: round(best_score_on_truths(image, "smoke"), 3) for image in images},
+        "frames_with_smoke_found_iou30": sum(1 for image in images if any(b.recall_iou30 > 0 for b in recall_by_size([image], "smoke", threshold))),
+    }
 
 
 def _above(detections: Sequence[list[Detection]], threshold: float) -> list[list[Detection]]:
@@ -79,8 +124,13 @@ def _replay(cached: _Cached, detector_cfg: DetectorConfig, temporal: TemporalCon
 
 def sweep_temporal(cached: _Cached, detector_cfg: DetectorConfig, base: TemporalConfig) -> list[dict]:
     rows = []
-    for score, (window, hits) in itertools.product((0.15, 0.2, 0.25, 0.3, 0.4, 0.5), ((1, 1), (2, 2), (3, 2), (4, 2), (3, 3), (4, 3), (5, 3))):
-        temporal = base.model_copy(update={"window": window, "min_hits": hits, "alert_score": score})
+    grid = itertools.product(
+        (0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5), ((1, 1), (2, 2), (3, 2), (4, 2), (3, 3), (4, 3), (5, 3), (6, 4)), (0.0, 0.2, 0.3)
+    )
+    for score, (window, hits), floor in grid:
+        if floor and floor <= score:
+            continue  # the floor only matters above the per-frame score
+        temporal = base.model_copy(update={"window": window, "min_hits": hits, "alert_score": score, "min_mean_score": floor})
         cfg = detector_cfg.model_copy(update={"score_threshold": min(detector_cfg.score_threshold, score)})
         clips, sequences = _replay(cached, cfg, temporal)
         rows.append(
@@ -88,6 +138,7 @@ def sweep_temporal(cached: _Cached, detector_cfg: DetectorConfig, base: Temporal
                 "alert_score": score,
                 "window": window,
                 "min_hits": hits,
+                "min_mean_score": floor,
                 "false_alerts_smoke_free_clips": sum(c.alerts for c in clips if "nosmoke" in c.clip),
                 "alerts_smoke_clip": sum(c.alerts for c in clips if "nosmoke" not in c.clip),
                 "alerts_before_ignition": sum(s.alerts_before_ignition for s in sequences),
@@ -105,11 +156,13 @@ def evaluate_model(
     sequences: Sequence[Path],
     imgsz: int | None = None,
     sweep: bool = False,
+    shared: Path | None = None,
 ) -> ModelEvaluation:
     detector_cfg = settings.detector if imgsz is None else settings.detector.model_copy(update={"imgsz": imgsz})
     detector = open_detector(detector_cfg, model, score_threshold=LOW_THRESHOLD)
     val = None
     smoke_pr: list[dict] = []
+    by_size: list[SizeRecall] = []
     if dataset is not None and (dataset / "images").exists():
         pairs = val_detections(detector.detect, dataset, progress=lambda it: tqdm(it, desc=f"val {model.name}", unit="batch", leave=False))
         val = val_report(pairs, dataset, detector.class_names, detector_cfg.score_threshold)
@@ -117,6 +170,8 @@ def evaluate_model(
             report = val_report(pairs, dataset, detector.class_names, threshold)
             smoke = next(c for c in report.classes if c.label == "smoke")
             smoke_pr.append({"threshold": threshold, "precision": smoke.precision, "recall": smoke.recall, "f1": smoke.f1})
+        by_size = recall_by_size(labelled_images(pairs, dataset / "labels", detector.class_names), "smoke", detector_cfg.score_threshold)
+    small = small_smoke_report(detector, shared, detector_cfg.score_threshold) if shared is not None else None
     cached = _Cached({}, {})
     frames_seen, started = 0, time.perf_counter()
     for clip in clips:
@@ -141,6 +196,8 @@ def evaluate_model(
         smoke_pr=smoke_pr,
         ms_per_frame=elapsed_ms / max(frames_seen, 1),
         sweep=sweep_temporal(cached, detector_cfg, settings.temporal) if sweep else [],
+        val_smoke_by_size=by_size,
+        small_smoke=small,
     )
 
 
@@ -154,6 +211,15 @@ def format_report(evaluation: ModelEvaluation) -> str:
             lines.append(f"  {c.label:<6} {c.ground_truths:>5} {c.precision:>6.3f} {c.recall:>6.3f} {c.f1:>6.3f} {c.ap50:>6.3f}")
         if evaluation.smoke_pr:
             lines.append("  smoke P/R by threshold: " + ", ".join(f"{r['threshold']}: {r['precision']:.2f}/{r['recall']:.2f}" for r in evaluation.smoke_pr))
+    if evaluation.val_smoke_by_size:
+        lines.append("  smoke recall by native box width (IoU>=0.5 / >=0.3): " + ", ".join(
+            f"{b.bucket} px: {b.recall_iou50:.2f}/{b.recall_iou30:.2f} ({b.ground_truths})" for b in evaluation.val_smoke_by_size))
+    if evaluation.small_smoke:
+        small = evaluation.small_smoke
+        lines.append(f"boxed wc-s frames: {small['frames']} frames, {small['boxes']} boxes, recall (IoU>=0.3) {small['recall_iou30']:.2f}, "
+                     f"frames found {small['frames_with_smoke_found_iou30']}; by width: " + ", ".join(
+                         f"{b['bucket']}: {b['recall_iou30']:.2f} ({b['ground_truths']})" for b in small["by_size"] if b["ground_truths"]))
+        lines.append("  best smoke score on the box per frame: " + ", ".join(f"{k.split('_')[1].split('.')[0]}: {v:.2f}" for k, v in small["best_score_per_frame"].items()))
     for clip in evaluation.clips:
         lines.append(f"clip {clip.clip}: {clip.frames} frames, {clip.frames_with_detections} with detections, {clip.alerts} alerts")
     for seq in evaluation.sequences:
@@ -161,9 +227,9 @@ def format_report(evaluation: ModelEvaluation) -> str:
         lines.append(f"sequence {seq.sequence}: {seq.frames} frames, first alert after ignition {ttd}, "
                      f"alerts before ignition {seq.alerts_before_ignition}")
     if evaluation.sweep:
-        lines.append("temporal sweep (alert_score, window, min_hits): false alerts on smoke-free clips / before ignition; smoke-clip alerts; minutes to detection")
+        lines.append("temporal sweep (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition; smoke-clip alerts; minutes to detection")
         for row in evaluation.sweep:
             ttd = ", ".join(f"{k.split('_')[1]} {'-' if v is None else f'{v:.0f}'}" for k, v in row["minutes_to_detection"].items())
-            lines.append(f"  {row['alert_score']:.2f} {row['window']} {row['min_hits']}: {row['false_alerts_smoke_free_clips']} / "
+            lines.append(f"  {row['alert_score']:.2f} {row['window']} {row['min_hits']} {row['min_mean_score']:.1f}: {row['false_alerts_smoke_free_clips']} / "
                          f"{row['alerts_before_ignition']}; {row['alerts_smoke_clip']}; {ttd}")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from detector.detector import Detector, DetectorParams
 from detector.pipeline import FrameJudge
+from detector.pool import DetectorPool
 from detector.session import SessionOptions
 from detector.temporal import TemporalParams
 from pinewatch.core.config import CameraConfig, DetectorConfig, TemporalConfig
@@ -29,8 +30,15 @@ def session_options(config: DetectorConfig, model_path: Path | None = None) -> S
     return SessionOptions(model_path=Path(model_path or config.model_path), provider=config.provider, threads=config.threads)
 
 
-def open_detector(config: DetectorConfig, model_path: Path | None = None, score_threshold: float | None = None) -> Detector:
-    return Detector.open(session_options(config, model_path), detector_params(config, score_threshold))
+def open_detector(
+    config: DetectorConfig, model_path: Path | None = None, score_threshold: float | None = None
+) -> Detector | DetectorPool:
+    """One in-process session, or with `pool_workers` > 0 a pool of single-thread worker processes
+    (same detect() contract; close() it when done)."""
+    options, params = session_options(config, model_path), detector_params(config, score_threshold)
+    if config.pool_workers > 0:
+        return DetectorPool(options, params, workers=config.pool_workers)
+    return Detector.open(options, params)
 
 
 def temporal_params(config: TemporalConfig) -> TemporalParams:
@@ -40,6 +48,7 @@ def temporal_params(config: TemporalConfig) -> TemporalParams:
         overlap_iou=config.overlap_iou,
         release_misses=config.release_misses,
         alert_score=config.alert_score,
+        min_mean_score=config.min_mean_score,
     )
 
 

@@ -15,12 +15,17 @@ import threading
 import time
 from pathlib import Path
 
+import redis
+
 from detector.detector import BatchingService, Detector
+from detector.pool import DetectorPool
+from pinewatch.core.config import CameraConfig, ConfigError, Settings, existing_file
+from pinewatch.core.live import WORKER_KEY_PART, WorkerHeartbeat
 from streams import wiring
-from pinewatch.core.config import CameraConfig, ConfigError, Settings
 from streams.backoff import Backoff
 from streams.camera import CameraContext, CameraThread, Services
 from streams.health import HealthTracker
+from streams.masks import MaskWatcher
 from streams.publisher import Publisher
 from streams.sampler import Sampler, spread_phase
 from streams.sources import open_source, source_kind
@@ -35,8 +40,9 @@ SUMMARY_EVERY_S = 60.0
 SHUTDOWN_GRACE_S = 5.0  # joins camera threads on stop; `pinewatch demo` waits 15 s before SIGKILL
 
 
-def open_detector(settings: Settings) -> Detector:
+def open_detector(settings: Settings) -> Detector | DetectorPool:
     config = settings.detector
+    existing_file(config.model_path, "detector.model_path", "model file")  # names the setting, not just the path
     detector = wiring.open_detector(config)
     log.info(
         "detector: model %s (classes %s) on %s, imgsz %d, batch %d",
@@ -80,6 +86,8 @@ def run(
                 update_stats(services)
     finally:
         publisher.close()
+        if hasattr(detector, "close"):  # a DetectorPool (detector.pool_workers > 0): stop its processes
+            detector.close()
         stats.spool_pending, stats.messages_sent = publisher.pending, publisher.sent
         log_summary(stats)
         log.info("worker %s stopped", worker_name)
@@ -99,15 +107,26 @@ def serve(settings: Settings, cameras: list[CameraConfig], services: Services, s
         thread.start()
         return thread
 
+    contexts = [
+        CameraContext(
+            camera,
+            wiring.frame_judge(settings.detector, settings.temporal, camera),
+            HealthTracker(camera.id, streams.offline_after_s, streams.frozen_after),
+            services.stats.cameras.setdefault(camera.id, CameraCounters()),
+        )
+        for camera in cameras
+    ]
+    masks = MaskWatcher(settings.redis, {c.camera_id: (c.judge, list(c.camera.masks)) for c in contexts})
+    try:
+        masks.refresh()  # operator masks before the first frame, when Redis is there
+    except (redis.RedisError, OSError) as exc:
+        log.warning("operator masks not read at start (retrying every %gs): %s", masks.poll_s, exc)
+    mask_thread = threading.Thread(target=masks.run, args=(stop,), name="operator-masks", daemon=True)
+    mask_thread.start()
     slots: list[CameraSlot] = []
     try:
-        for camera in cameras:
-            context = CameraContext(
-                camera,
-                wiring.frame_judge(settings.detector, settings.temporal, camera),
-                HealthTracker(camera.id, streams.offline_after_s, streams.frozen_after),
-                services.stats.cameras.setdefault(camera.id, CameraCounters()),
-            )
+        for context in contexts:
+            camera = context.camera
             log.info("camera %s: %s source %s every %gs", camera.id, source_kind(camera.source), redact_url(camera.source), camera.interval_s)
             slots.append(CameraSlot(context, start_thread(context, first=True)))
         supervise(slots, Watchdog(services, start_thread, stop), services, stop)
@@ -117,12 +136,17 @@ def serve(settings: Settings, cameras: list[CameraConfig], services: Services, s
         for slot in slots:
             if not slot.thread.abandoned.is_set():  # a read known to be stuck will not come back
                 slot.thread.join(max(0.0, deadline - time.monotonic()))
+        mask_thread.join(max(0.0, deadline - time.monotonic()))
+        masks.close()
 
 
 def supervise(slots: list[CameraSlot], watchdog: Watchdog, services: Services, stop: threading.Event) -> None:
     next_summary = time.monotonic() + SUMMARY_EVERY_S
+    camera_ids = [slot.context.camera_id for slot in slots]
+    worker_heartbeat(services, camera_ids, utc_now())
     while not stop.wait(SUPERVISE_EVERY_S):
         now = utc_now()
+        worker_heartbeat(services, camera_ids, now)
         for slot in slots:
             change = slot.context.health.tick(now)
             if change is not None:
@@ -136,6 +160,14 @@ def supervise(slots: list[CameraSlot], watchdog: Watchdog, services: Services, s
         if time.monotonic() >= next_summary:
             log_summary(services.stats)
             next_summary += SUMMARY_EVERY_S
+
+
+def worker_heartbeat(services: Services, camera_ids: list[str], now) -> None:
+    """The worker's own liveness (expires like the cameras'): when it stops, alerting shows all its cameras offline."""
+    services.publisher.heartbeat(
+        WORKER_KEY_PART + services.worker_name,
+        WorkerHeartbeat(worker=services.worker_name, at=now, cameras=camera_ids).model_dump(mode="json"),
+    )
 
 
 def update_stats(services: Services) -> None:

@@ -74,3 +74,18 @@ def test_example_config_loads():
     settings = load_settings(EXAMPLE)
     assert settings.cameras and all(isinstance(c.id, str) for c in settings.cameras)
     assert isinstance(settings, Settings)
+
+
+def test_tiling_is_gone_not_silently_ignored(tmp_path):
+    """`detector.tiling` was a setting nothing read; tiles measured worse than a larger input
+    (benchmarks/TILES.md), so the setting left, and a config that still sets it is refused."""
+    config = tmp_path / "old.yaml"
+    config.write_text("detector:\n  tiling: true\n")
+    with pytest.raises(ConfigError, match="detector.tiling"):
+        load_settings(config)
+
+
+def test_mean_score_floor_reaches_the_vote():
+    from streams.wiring import temporal_params
+
+    assert temporal_params(Settings(temporal={"min_mean_score": 0.3}).temporal).min_mean_score == 0.3

@@ -52,7 +52,12 @@ def test_finds_smoke_in_a_real_smoke_frame(detector):
     assert any(d.label == "smoke" for d in detections), detections
 
 
-def test_nothing_in_real_smoke_free_frames(detector):
+def test_nothing_in_real_smoke_free_frames(detector, request):
+    if request.node.callspec.params["detector"] == "pinewatch-smoke-int8.onnx":
+        # Known and measured: int8 (1.3 points of val mAP50 under fp32, so not the default)
+        # draws one 0.25 box on the lens vignette of frame 119 (models/MODEL_CARD.md). Strict:
+        # an int8 that passes must have this marker removed.
+        request.applymarker(pytest.mark.xfail(strict=True, reason="int8 box on the Lyons Peak vignette, frame 119"))
     clip = ROOT / "sample_videos" / "nosmoke_hpwren_lyons_peak.mp4"
     frames = [_frame(clip, i) for i in (0, 60, 119)]
     assert detector.detect(frames) == [[], [], []]

@@ -12,7 +12,9 @@ import redis
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from alerting.api import routes_admin, routes_alerts, routes_cameras, routes_evidence, routes_system, sse
+from alerting.api import routes_admin, routes_alerts, routes_cameras, routes_evidence, routes_session, routes_system, sse
+from alerting.api import routes_masks  # issue 13
+from alerting.api import protect
 from alerting.api.context import AppContext
 from alerting.consumer import stream_groups
 from alerting.metrics import Metrics, StateCollector
@@ -62,4 +64,7 @@ def create_app(
     )
     for module in (routes_alerts, routes_cameras, routes_evidence, routes_admin, sse, routes_system):
         app.include_router(module.router)
+    app.include_router(routes_session.router)  # browser sign-in cookie (issue 11)
+    app.include_router(routes_masks.router)  # operator and config masks (issue 13)
+    protect.install(app, static_dir if static_dir is not None else STATIC_DIR)  # last: it documents the status codes of every route included above
     return app

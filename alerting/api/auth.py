@@ -14,7 +14,8 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from alerting.api.context import context
-from alerting.store.tokens import Principal, authenticate
+from alerting.api.protect import client_address
+from alerting.store.tokens import Principal, authenticate, hash_token
 
 READ = frozenset({"ranger", "operator", "admin"})
 DECIDE = frozenset({"operator", "admin"})
@@ -31,9 +32,21 @@ def _unauthorized(detail: str) -> HTTPException:
 def principal_for(request: Request, value: str | None, roles: frozenset[str]) -> Principal:
     if not value:
         raise _unauthorized("missing token: send Authorization: Bearer TOKEN")
+    # Guessing tokens: after too many invalid ones, this address may not try any for a while.
+    limiter = getattr(request.app.state, "token_limiter", None)
+    client = client_address(request)
+    wait_s = limiter.blocked_for(client) if limiter is not None else None
+    if wait_s is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many invalid tokens from this address; retry after {wait_s} s",
+            headers={"Retry-After": str(wait_s)},
+        )
     with context(request).factory() as session:
         principal = authenticate(session, value)
     if principal is None:
+        if limiter is not None:
+            limiter.failed(client, hash_token(value))
         raise _unauthorized("invalid or revoked token")
     if principal.role not in roles:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {principal.role!r} may not do this")
@@ -51,14 +64,22 @@ def requires(roles: frozenset[str]) -> Callable[..., Principal]:
     return dependency
 
 
+# --- issue 11: the browser session cookie (set by alerting.api.routes_session) ---
+SESSION_COOKIE = "pinewatch_session"
+# --- end issue 11 ---
+
+
 def requires_header_or_query(roles: frozenset[str]) -> Callable[..., Principal]:
-    """Dependency: as `requires`, also accepting ?token= (EventSource, <img>)."""
+    """Dependency: as `requires`, also accepting ?token= or the session cookie (EventSource, <img>)."""
 
     def dependency(
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer_scheme),
         token: str | None = Query(default=None, description="the API token, for clients that cannot send headers"),
     ) -> Principal:
-        return principal_for(request, credentials.credentials if credentials else token, roles)
+        value = credentials.credentials if credentials else token
+        if not value:  # issue 11: the HttpOnly session cookie of a signed-in browser
+            value = request.cookies.get(SESSION_COOKIE)
+        return principal_for(request, value, roles)
 
     return dependency

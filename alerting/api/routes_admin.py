@@ -24,7 +24,8 @@ def tokens(request: Request, _: Principal = Depends(requires(ADMIN))) -> dict:
 
 
 @router.post(
-    "/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, summary="Create a token (admin)"
+    "/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, summary="Create a token (admin)",
+    responses={409: {"description": "the user exists with another role"}},
 )
 def new_token(request: Request, body: TokenIn, _: Principal = Depends(requires(ADMIN))) -> dict:
     try:

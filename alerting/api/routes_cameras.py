@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
 
 from alerting.api.auth import READ, requires
 from alerting.api.context import context
-from alerting.api.schemas import CameraList, NotificationList
+from alerting.api.schemas import NotificationList
+from alerting.liveness import CameraLiveOut, reader_for
+from alerting.store.models import utcnow
 from alerting.store.repository import list_cameras, list_notifications
 from alerting.store.tokens import Principal
 from alerting.views import camera_view, notification_view
@@ -14,10 +17,17 @@ from alerting.views import camera_view, notification_view
 router = APIRouter(prefix="/api", tags=["cameras"])
 
 
-@router.get("/cameras", response_model=CameraList, summary="Cameras with health and masks")
+class CameraLiveList(BaseModel):
+    items: list[CameraLiveOut]
+
+
+@router.get("/cameras", response_model=CameraLiveList, summary="Cameras with health, liveness (heartbeats) and masks")
 def cameras(request: Request, _: Principal = Depends(requires(READ))) -> dict:
-    with context(request).factory() as session:
-        return {"items": [camera_view(c) for c in list_cameras(session)]}
+    ctx = context(request)
+    with ctx.factory() as session:
+        rows = list_cameras(session)
+        live = reader_for(request.app.state, ctx).read([c.id for c in rows], utcnow())
+        return {"items": [camera_view(c, live[c.id]) for c in rows]}
 
 
 @router.get(

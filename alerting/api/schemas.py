@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-AlertStatus = Literal["new", "acknowledged", "confirmed", "dismissed"]
+from pinewatch.core.redact import redact
+
+# other_smoke and out: issue 11 (verdicts that teach the model, active fires)
+AlertStatus = Literal["new", "acknowledged", "confirmed", "dismissed", "other_smoke", "out"]
+DismissReason = Literal["cloud", "fog_haze", "dust", "burning", "sun_glare", "lens", "other"]
 Role = Literal["ranger", "operator", "admin", "worker"]
+# Texts that may quote a camera or webhook URL: redacted on the way out too, for rows
+# stored before redaction (issue 14).
+Redacted = Annotated[str, AfterValidator(redact)]
 
 
 class Location(BaseModel):
@@ -53,6 +60,7 @@ class VerdictOut(BaseModel):
     at: datetime
     note: str
     added_mask: bool
+    reason: DismissReason | None = Field(default=None, description="why it was dismissed (issue 11)")
 
 
 class AlertDetailOut(AlertOut):
@@ -66,8 +74,9 @@ class AlertPage(BaseModel):
 
 
 class VerdictIn(BaseModel):
-    status: Literal["acknowledged", "confirmed", "dismissed"]
+    status: Literal["acknowledged", "confirmed", "dismissed", "other_smoke", "out"]
     note: str = Field(default="", max_length=2000)
+    reason: DismissReason | None = Field(default=None, description="with dismissed: cloud, fog_haze, dust, burning, sun_glare, lens, other")
     add_mask: bool = Field(default=False, description="with dismissed: mask the alert's box on its camera")
 
 
@@ -79,7 +88,7 @@ class CameraOut(BaseModel):
     azimuth_deg: float | None
     fov_deg: float | None
     status: Literal["online", "offline", "frozen", "error", "unknown"]
-    status_detail: str
+    status_detail: Redacted
     last_seen: datetime | None
     masks: list[list[list[float]]] = Field(description="polygons of [x, y] points, normalised")
 
@@ -97,7 +106,7 @@ class NotificationOut(BaseModel):
     language: Literal["vi", "en"]
     status: Literal["pending", "sent", "failed"]
     attempts: int
-    last_error: str
+    last_error: Redacted
     next_attempt_at: datetime | None
     sent_at: datetime | None
 

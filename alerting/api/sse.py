@@ -22,10 +22,11 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from alerting.api.auth import READ, requires_header_or_query
 from alerting.api.context import context
-from alerting.api.schemas import AlertOut, CameraOut
-from alerting.store.models import Alert, Camera
+from alerting.api.schemas import CameraOut
+from alerting.liveness import CameraLiveOut, reader_for
+from alerting.store.models import Alert, Camera, utcnow
 from alerting.store.tokens import Principal
-from alerting.views import alert_view, camera_view
+from alerting.views import alert_payload, camera_view
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class ChangeFeed:
     def __init__(self, factory: sessionmaker[Session], poll_s: float):
         self._factory = factory
         self._poll_s = poll_s
+        self.liveness = None  # an alerting.liveness.LivenessReader, set by the events route
         self._subscribers: set[_Subscriber] = set()
         self._task: asyncio.Task | None = None
         self._reset()
@@ -52,7 +54,7 @@ class ChangeFeed:
     def _reset(self) -> None:
         self._cursor: datetime | None = None
         self._alert_revisions: dict[int, tuple[int, datetime]] = {}
-        self._camera_revisions: dict[str, int] = {}
+        self._camera_revisions: dict[str, tuple[int, str | None]] = {}  # revision, liveness
 
     # --- subscribers (event loop) --------------------------------------------
 
@@ -110,7 +112,7 @@ class ChangeFeed:
             if known is None or alert.revision > known[0]:
                 self._alert_revisions[alert.id] = (alert.revision, alert.updated_at)
                 if emit:
-                    events.append(("alert", AlertOut.model_validate(alert_view(alert)).model_dump(mode="json")))
+                    events.append(("alert", alert_payload(alert)))
             self._cursor = max(self._cursor, alert.updated_at)
         horizon = self._cursor - OVERLAP
         self._alert_revisions = {k: v for k, v in self._alert_revisions.items() if v[1] >= horizon}
@@ -118,11 +120,18 @@ class ChangeFeed:
 
     def _camera_changes(self, session: Session, emit: bool) -> list[tuple[str, dict]]:
         events = []
-        for camera in session.scalars(select(Camera).options(selectinload(Camera.masks))).all():
-            if camera.revision != self._camera_revisions.get(camera.id):
-                self._camera_revisions[camera.id] = camera.revision
+        cameras = session.scalars(select(Camera).options(selectinload(Camera.masks))).all()
+        live = self.liveness.read([c.id for c in cameras], utcnow()) if self.liveness is not None else {}
+        for camera in cameras:
+            state = live.get(camera.id)
+            # a camera counts as changed when its row did or its liveness did (a dead worker changes no row)
+            key = (camera.revision, state.liveness if state is not None else None)
+            if key != self._camera_revisions.get(camera.id):
+                self._camera_revisions[camera.id] = key
                 if emit:
-                    events.append(("camera", CameraOut.model_validate(camera_view(camera)).model_dump(mode="json")))
+                    view = camera_view(camera, state)
+                    model = CameraLiveOut if state is not None else CameraOut
+                    events.append(("camera", model.model_validate(view).model_dump(mode="json")))
         return events
 
 
@@ -140,7 +149,10 @@ router = APIRouter(tags=["live"])
     summary="Live feed of alert and camera changes (also ?token=)",
 )
 async def events(request: Request, _: Principal = Depends(requires_header_or_query(READ))) -> StreamingResponse:
-    feed: ChangeFeed = context(request).feed
+    ctx = context(request)
+    feed: ChangeFeed = ctx.feed
+    if feed.liveness is None:
+        feed.liveness = reader_for(request.app.state, ctx)
     return StreamingResponse(
         _stream(feed),
         media_type="text/event-stream",

@@ -8,6 +8,7 @@ after the last attempt or a permanent refusal.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -15,13 +16,17 @@ from pathlib import Path
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerting.api.files import safe_file
 from alerting.notify.texts import AlertSummary, Text, render
 from alerting.store.db import write_session
 from alerting.store.models import Alert, Notification, utcnow
-from alerting.views import alert_view
+from alerting.views import alert_model
 from pinewatch.core.config import NotifyConfig
+from pinewatch.core.redact import redact
 
 _ERROR_LIMIT = 2000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -126,23 +131,13 @@ def claim_due(
 
 
 def _delivery(notification: Notification, alert: Alert, evidence_dir: Path, public_base_url: str) -> Delivery:
-    summary = AlertSummary(
-        alert_id=alert.id,
-        kind=notification.kind,
-        camera_id=alert.camera_id,
-        camera_name=alert.camera.name or alert.camera_id,
-        label=alert.label,
-        score=alert.score,
-        first_seen=alert.first_seen,
-        last_seen=alert.last_seen,
-        frame_count=alert.frame_count,
-        bearing_deg=alert.bearing_deg,
-        latitude=alert.latitude,
-        longitude=alert.longitude,
-        uncertainty_m=alert.uncertainty_m,
-        link=f"{public_base_url.rstrip('/')}/?alert={alert.id}",
-    )
-    evidence = (evidence_dir / alert.evidence_path) if alert.evidence_path else None
+    model = alert_model(alert)  # the one alert shape (issue 13): webhook body and texts both come from it
+    summary = AlertSummary.of(model, notification.kind, f"{public_base_url.rstrip('/')}/?alert={alert.id}")
+    # Contained like the API route: a path that leads out of the evidence directory (stored
+    # before messages were checked, or a link) is never attached; the text still goes out.
+    evidence = safe_file(evidence_dir, alert.evidence_path, suffixes=(".jpg", ".jpeg")) if alert.evidence_path else None
+    if alert.evidence_path and evidence is None:
+        log.warning("alert %s: evidence %r is not a JPEG inside %s; sending without it", alert.id, alert.evidence_path, evidence_dir)
     return Delivery(
         notification_id=notification.id,
         channel=notification.channel,
@@ -151,8 +146,8 @@ def _delivery(notification: Notification, alert: Alert, evidence_dir: Path, publ
         attempt=notification.attempts + 1,
         summary=summary,
         text=render(summary, notification.language),
-        alert=alert_view(alert),
-        evidence_file=evidence if evidence is not None and evidence.is_file() else None,
+        alert=model.model_dump(mode="json"),
+        evidence_file=evidence,
     )
 
 
@@ -179,7 +174,7 @@ def record_failure(
     with write_session(factory, serialize=False) as session:
         notification = session.get(Notification, notification_id)
         notification.attempts += 1
-        notification.last_error = str(error)[:_ERROR_LIMIT]
+        notification.last_error = redact(str(error))[:_ERROR_LIMIT]  # shown by GET /api/notifications
         notification.locked_until = None
         if error.permanent or notification.attempts >= max_attempts:
             notification.status = "failed"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from alerting.api.schemas import AlertOut
+
 TELEGRAM_CAPTION_LIMIT = 1024
 
 
@@ -26,6 +28,18 @@ class AlertSummary:
     longitude: float | None
     uncertainty_m: float | None
     link: str
+
+    @classmethod
+    def of(cls, alert: AlertOut, kind: str, link: str) -> AlertSummary:
+        """From the one alert shape (alerting.views.alert_model), never from the row field by field."""
+        location = alert.location
+        return cls(
+            alert_id=alert.id, kind=kind, camera_id=alert.camera_id, camera_name=alert.camera_name,
+            label=alert.label, score=alert.score, first_seen=alert.first_seen, last_seen=alert.last_seen,
+            frame_count=alert.frame_count, bearing_deg=alert.bearing_deg,
+            latitude=location.latitude if location else None, longitude=location.longitude if location else None,
+            uncertainty_m=location.uncertainty_m if location else None, link=link,
+        )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from pinewatch.core.redact import redact
+
 log = logging.getLogger(__name__)
 
 _SQLITE_IMMEDIATE = "pinewatch_sqlite_immediate"
@@ -24,15 +26,43 @@ _INGEST_LOCK_KEY = 0x70696E65  # "pine": one advisory lock for all writers that 
 _MIGRATION_LOCK_KEY = 0x70696E66  # replicas starting together migrate one after the other
 
 
-def make_engine(database_url: str, *, sqlite_busy_timeout_s: float = 30.0) -> Engine:
-    """An engine with the per-dialect setup the store relies on."""
+# A database that never answers must not hang start-up or every request: bound each step.
+CONNECT_TIMEOUT_S = 10  # PostgreSQL: TCP connect + start-up handshake (libpq connect_timeout)
+STATEMENT_TIMEOUT_S = 30  # PostgreSQL: the server cancels a statement (or lock wait) after this
+POOL_TIMEOUT_S = 10  # waiting for a pooled connection while all are busy (a stuck database)
+
+
+def make_engine(
+    database_url: str,
+    *,
+    sqlite_busy_timeout_s: float = 30.0,
+    connect_timeout_s: float = CONNECT_TIMEOUT_S,
+    statement_timeout_s: float = STATEMENT_TIMEOUT_S,
+) -> Engine:
+    """An engine with the per-dialect setup the store relies on, and bounded waits."""
     if database_url.startswith("sqlite"):
+        # pysqlite's timeout is SQLite's busy timeout: how long a writer waits for the lock.
         engine = create_engine(
-            database_url, connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False}
+            database_url,
+            connect_args={"timeout": sqlite_busy_timeout_s, "check_same_thread": False},
+            pool_timeout=POOL_TIMEOUT_S,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(database_url, pool_pre_ping=True)
+    connect_args: dict = {}
+    if database_url.startswith(("postgresql", "postgres")):
+        connect_args = {
+            "connect_timeout": max(1, int(connect_timeout_s)),  # libpq counts whole seconds (min 2 in practice)
+            "options": f"-c statement_timeout={int(statement_timeout_s * 1000)}",
+        }
+    return create_engine(database_url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_S, connect_args=connect_args)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a database failure, credentials redacted (for start-up errors and 503s)."""
+    inner = getattr(exc, "orig", None) or exc
+    first = (str(inner).strip().splitlines() or [type(inner).__name__])[0]
+    return redact(f"{type(inner).__name__}: {first}")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -50,11 +50,16 @@ class Base(DeclarativeBase):
     pass
 
 
-ALERT_STATUSES = ("new", "acknowledged", "confirmed", "dismissed")
+ALERT_STATUSES = ("new", "acknowledged", "confirmed", "dismissed", "other_smoke", "out")
 CAMERA_STATUSES = ("online", "offline", "frozen", "error", "unknown")
 ROLES = ("ranger", "operator", "admin", "worker")
 CHANNELS = ("webhook", "email", "telegram")
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
+# --- verdicts that teach the model (issue 11) ---
+# other_smoke: real smoke, not a wildfire; out: a confirmed fire an operator marked out.
+CLOSED_STATUSES = ("dismissed", "other_smoke", "out")
+DISMISS_REASONS = ("cloud", "fog_haze", "dust", "burning", "sun_glare", "lens", "other")
+# --- end issue 11 ---
 
 
 class Camera(Base):
@@ -160,6 +165,9 @@ class Verdict(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
     added_mask: Mapped[bool] = mapped_column(Boolean, default=False)
+    # --- verdicts that teach the model (issue 11, migration 0003) ---
+    reason: Mapped[str | None] = mapped_column(String(30))  # a DISMISS_REASONS value, with dismissed only
+    # --- end issue 11 ---
 
     alert: Mapped[Alert] = relationship(back_populates="verdicts")
 

@@ -10,15 +10,18 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from alerting.notify.outbox import Recipient, enqueue
 from alerting.store.db import write_session
-from alerting.store.models import Alert, Camera, CameraMask, Notification, Verdict, utcnow
+from alerting.store.models import Alert, AlertFrame, Camera, CameraMask, Notification, Verdict, utcnow
 from pinewatch.core.config import CameraConfig
 
-# new -> acknowledged -> confirmed | dismissed; an operator may skip acknowledging.
+# new -> acknowledged -> confirmed | dismissed | other_smoke; an operator may skip acknowledging.
+# A confirmed fire stays active until it is marked out (issue 11).
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"acknowledged", "confirmed", "dismissed"}),
-    "acknowledged": frozenset({"confirmed", "dismissed"}),
-    "confirmed": frozenset(),
+    "new": frozenset({"acknowledged", "confirmed", "dismissed", "other_smoke"}),
+    "acknowledged": frozenset({"confirmed", "dismissed", "other_smoke"}),
+    "confirmed": frozenset({"out"}),
     "dismissed": frozenset(),
+    "other_smoke": frozenset(),
+    "out": frozenset(),
 }
 
 
@@ -87,6 +90,7 @@ def apply_verdict(
     note: str,
     add_mask: bool,
     recipients: list[Recipient],
+    reason: str | None = None,
 ) -> Alert:
     """Move the alert on, record who, when and why; a confirmation notifies again.
 
@@ -95,6 +99,8 @@ def apply_verdict(
     """
     if add_mask and status != "dismissed":
         raise VerdictError("add_mask goes only with a dismissal")
+    if reason is not None and status != "dismissed":
+        raise VerdictError("a reason goes only with a dismissal")
     with write_session(factory) as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
@@ -105,7 +111,7 @@ def apply_verdict(
         alert.status, alert.status_by, alert.status_at = status, by, now
         alert.revision += 1
         alert.updated_at = now
-        session.add(Verdict(alert_id=alert.id, status=status, by=by, at=now, note=note, added_mask=add_mask))
+        session.add(Verdict(alert_id=alert.id, status=status, by=by, at=now, note=note, added_mask=add_mask, reason=reason))
         if add_mask:
             session.add(
                 CameraMask(
@@ -158,3 +164,75 @@ def list_notifications(session: Session, alert_id: int | None, limit: int, offse
     if alert_id is not None:
         statement = statement.where(Notification.alert_id == alert_id)
     return list(session.scalars(statement).all())
+
+
+# --- issue 11: frames page by page, the CSV export ----------------------------
+
+
+def list_frames(session: Session, alert_id: int, offset: int, limit: int, newest_first: bool = True) -> tuple[list[AlertFrame], int]:
+    """One page of an alert's frames and how many it has; NotFound if there is no such alert."""
+    if session.get(Alert, alert_id) is None:
+        raise NotFound(f"alert {alert_id} not found")
+    total = session.scalar(select(func.count()).select_from(AlertFrame).where(AlertFrame.alert_id == alert_id)) or 0
+    order = (AlertFrame.captured_at.desc(), AlertFrame.id.desc()) if newest_first else (AlertFrame.captured_at, AlertFrame.id)
+    rows = session.scalars(
+        select(AlertFrame).where(AlertFrame.alert_id == alert_id).order_by(*order).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def export_alerts(session: Session, query: AlertFilter) -> list[Alert]:
+    """Alerts matching the filter (limit and offset ignored), oldest first, with camera and verdicts."""
+    conditions = []
+    if query.status:
+        conditions.append(Alert.status == query.status)
+    if query.camera_id:
+        conditions.append(Alert.camera_id == query.camera_id)
+    if query.since:
+        conditions.append(Alert.last_seen >= query.since)
+    if query.until:
+        conditions.append(Alert.first_seen <= query.until)
+    return list(
+        session.scalars(
+            select(Alert)
+            .options(selectinload(Alert.camera), selectinload(Alert.verdicts))
+            .where(*conditions)
+            .order_by(Alert.first_seen, Alert.id)
+        ).all()
+    )
+
+
+# --- end issue 11 ---------------------------------------------------------------
+
+
+# --- issue 13: operator masks -------------------------------------------------
+
+
+class MaskError(ValueError):
+    """A mask change the store does not allow (config masks belong to the configuration)."""
+
+
+def list_masks(session: Session, source: str | None = None) -> list[CameraMask]:
+    """Every camera mask (config and verdict), by camera then id; `source` narrows to one kind."""
+    statement = select(CameraMask).order_by(CameraMask.camera_id, CameraMask.id)
+    if source is not None:
+        statement = statement.where(CameraMask.source == source)
+    return list(session.scalars(statement).all())
+
+
+def delete_mask(factory: sessionmaker[Session], mask_id: int) -> None:
+    """Remove an operator's mask; NotFound if there is none, MaskError for a config mask."""
+    with write_session(factory) as session:
+        mask = session.get(CameraMask, mask_id)
+        if mask is None:
+            raise NotFound(f"mask {mask_id} not found")
+        if mask.source == "config":
+            raise MaskError(f"mask {mask_id} comes from the configuration (cameras.{mask.camera_id}.masks); edit it there")
+        camera = session.get(Camera, mask.camera_id)
+        session.delete(mask)
+        if camera is not None:
+            camera.revision += 1  # its masks changed: the live feed sends the camera again
+            camera.updated_at = utcnow()
+
+
+# --- end issue 13 -------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +16,9 @@ from alerting.store.db import session_factory, write_session
 from alerting.store.models import ROLES, Token, User, utcnow
 
 TOKEN_PREFIX = "pw_"
+MIN_BOOTSTRAP_LENGTH = 12  # a configured value, not one we generate: refuse guessable ones like 'a'
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,15 +69,28 @@ def create_token(bind: Engine | Session | sessionmaker, name: str, role: str) ->
     return value
 
 
-def ensure_token(bind: Engine | Session | sessionmaker, name: str, role: str, value: str) -> None:
-    """Make `value` a valid token of user `name` (the configured bootstrap token)."""
+def ensure_token(bind: Engine | Session | sessionmaker, name: str, role: str, value: str) -> bool:
+    """Make `value` a valid token of user `name` (the configured bootstrap token), once.
+
+    A token an admin revoked stays revoked: the value still sits in the config, so
+    restoring it at each start would undo the revocation. Returns whether it is valid.
+    """
+    if len(value) < MIN_BOOTSTRAP_LENGTH:
+        raise ValueError(
+            f"api.bootstrap_token is {len(value)} characters; it needs at least {MIN_BOOTSTRAP_LENGTH} "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+        )
     with _session(bind) as session:
         existing = session.scalar(select(Token).where(Token.token_hash == hash_token(value)))
         if existing is not None:
-            existing.revoked_at = None
-            return
+            if existing.revoked_at is not None:
+                log.warning("api.bootstrap_token was revoked on %s and stays revoked; set a new one or remove it",
+                            existing.revoked_at.isoformat())
+                return False
+            return True
         user = _user(session, name, role)
         session.add(Token(user_id=user.id, token_hash=hash_token(value), created_at=utcnow()))
+    return True
 
 
 def authenticate(session: Session, value: str) -> Principal | None:

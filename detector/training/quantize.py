@@ -4,63 +4,172 @@ Calibration frames go through the runtime's own letterbox (detector.preprocess),
 activation ranges are those the deployed model sees. Random calibration data picks ranges
 that wreck boxes and scores; dynamic quantisation is no faster on CPU for a conv net.
 
-The detection head's decode tail (DFL softmax, box arithmetic, sigmoid, concatenations) is
-left in float by default: it is a sliver of the compute, and quantising the concatenation of
-box coordinates (0..640) with scores (0..1) into one int8 range flattens the scores.
-See benchmarks/README.md for the accuracy/speed measurements behind these choices.
+What stays in float is a recipe (`Int8Recipe`), one option per accuracy-sensitive part:
+- the detection head: its decode tail (DFL softmax, box arithmetic, sigmoid, concatenations),
+  optionally also each branch's last conv, or the whole head module;
+- the output concatenation: box coordinates (0..640) and scores (0..1) share one tensor, and
+  one int8 range for both flattens the scores;
+- the first convolution: it sees raw pixels, and its error feeds every later layer.
+benchmarks/INT8.md has the val mAP50 of each recipe.
 
 Needs the `onnx` package (dev/train extras); onnxruntime does the rest.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import logging
+import random
 import tempfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import cv2
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from detector.preprocess import BatchBuffers, input_hw
+# cv2, numpy and detector.preprocess are imported where used: `pinewatch export` registers its
+# options from this module, and every CLI start would pay for them.
 
 log = logging.getLogger(__name__)
 
-# Histogram calibration keeps all activations of all frames: cap the frames to bound memory.
-HISTOGRAM_FRAMES = 24
+# Histogram calibration (percentile, entropy) holds every activation of the frames it is fed
+# at once (~200 MB per 640x480 frame for a nano model), so frames go in chunks of this many;
+# onnxruntime merges the chunks' histograms (its CalibStridedMinMax option, which despite the
+# name drives any calibrator).
+CALIBRATION_CHUNK = 4
+MIN_CALIBRATION_FRAMES = 200  # the issue's floor for a shipped int8 model
+# The shared AI For Mankind folder: HPWREN tower frames, the deployment's view.
+AFM_IMAGES = Path("datasets") / "afm-hpwren-smoke" / "images"
 
-HeadPolicy = Literal["quantize-all", "float-tail", "float-tail-and-last-convs"]
+HeadPolicy = Literal["quantize-all", "float-tail", "float-tail-and-last-convs", "float-head"]
+CalibrationName = Literal["minmax", "entropy", "percentile"]
+HEAD_POLICIES: tuple[str, ...] = ("quantize-all", "float-tail", "float-tail-and-last-convs", "float-head")
+CALIBRATION_METHODS: tuple[str, ...] = ("percentile", "entropy", "minmax")
+
+
+@dataclass(frozen=True, slots=True)
+class Int8Recipe:
+    """What to quantise and how. The defaults are the best recipe measured on the run-1 model
+    (benchmarks/INT8.md: percentile with asymmetric ranges, whole head and first conv in float),
+    1.3 points of val mAP50 under fp32 there: not yet within the 1-point rule."""
+
+    calibration: CalibrationName = "percentile"
+    head: HeadPolicy = "float-head"
+    float_output_concat: bool = True
+    float_first_conv: bool = True
+    per_channel: bool = True
+    percentile: float = 99.999  # percentile calibration only
+    # Symmetric activation ranges ([-a, a]); None: onnxruntime's default for the method (percentile:
+    # symmetric, the others not). With u8 activations a symmetric range wastes the half below the
+    # SiLU's floor (-0.28), i.e. one bit.
+    symmetric: bool | None = False
+
+    def label(self) -> str:
+        parts = [self.calibration + (f"{self.percentile:g}" if self.calibration == "percentile" else ""), self.head]
+        if self.symmetric is not None:
+            parts.append("symmetric" if self.symmetric else "asymmetric")
+        if self.float_output_concat:
+            parts.append("float-concat")
+        if self.float_first_conv:
+            parts.append("float-first-conv")
+        if not self.per_channel:
+            parts.append("per-tensor")
+        return "_".join(parts)
+
+
+def calibration_frames(data_dir: Path, shared: Path, count: int = MIN_CALIBRATION_FRAMES, seed: int = 0) -> list[Path]:
+    """`count` AI For Mankind tower frames of the TRAINING split, picked at random (seed).
+
+    The split is the one `pinewatch train --dataset-only` wrote to `data_dir` (train/ and val/
+    hold links to the shared images). A frame is taken only if its link resolves into the shared
+    AFM folder and no val image resolves to the same file: calibrating on val would let the
+    int8 model's accuracy be measured on its own calibration data.
+    """
+    train, val = Path(data_dir) / "train" / "images", Path(data_dir) / "val" / "images"
+    if not train.is_dir() or not val.is_dir():
+        raise FileNotFoundError(f"no dataset at {data_dir}: run `pinewatch train --dataset-only` first")
+    afm = (Path(shared) / AFM_IMAGES).resolve()
+    val_files = {p.resolve() for p in val.iterdir()}
+    picked = sorted(
+        resolved
+        for p in train.iterdir()
+        if p.name.startswith("afm")
+        and (resolved := p.resolve()).parent == afm
+        and resolved not in val_files
+    )
+    if len(picked) < count:
+        raise ValueError(f"only {len(picked)} training-split AFM frames under {train}; {count} wanted")
+    return sorted(random.Random(seed).sample(picked, count))
+
+
+def _frame_hw(path: Path) -> tuple[int, int] | None:
+    """(height, width) from the JPEG header, else by decoding; None when unreadable."""
+    import cv2
+    import numpy as np
+
+    from detector.preprocess import jpeg_size
+
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    size = jpeg_size(data)
+    if size is not None:
+        return size
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    return None if image is None else image.shape[:2]
 
 
 class FrameCalibrationReader:
-    """onnxruntime CalibrationDataReader over real frames letterboxed exactly as at run time."""
+    """onnxruntime CalibrationDataReader over real frames letterboxed exactly as at run time.
+
+    Frames that cannot be read, or that letterbox to another input size than the first
+    (histogram calibration stacks activations, so they must share one shape), are dropped
+    up front, so that len() is what will be fed. set_range() lets onnxruntime feed chunks.
+    """
 
     def __init__(self, input_name: str, images: Sequence[Path], imgsz: int, stride: int = 32) -> None:
+        from detector.preprocess import input_hw
+
         self.input_name = input_name
-        self.images = list(images)
         self.imgsz = imgsz
         self.stride = stride
-        self._iterator: Iterator[dict[str, np.ndarray]] | None = None
-        self.used = 0
-
-    def _frames(self) -> Iterator[dict[str, np.ndarray]]:
-        buffers = BatchBuffers(1)
-        first_hw: tuple[int, int] | None = None
-        for path in self.images:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
+        self.images: list[Path] = []
+        self.input_hw: tuple[int, int] | None = None
+        for path in images:
+            hw = _frame_hw(Path(path))
+            if hw is None:
                 log.warning("calibration: cannot read %s, skipped", path)
                 continue
             # The rectangle the runtime would feed a dynamic-shape model for this frame.
-            input_h, input_w = input_hw(image.shape[0], image.shape[1], self.imgsz, self.stride, rect=True)
-            # Percentile calibration stacks every frame's activations: they must share one shape.
-            first_hw = first_hw or (input_h, input_w)
-            if (input_h, input_w) != first_hw:
-                log.warning("calibration: %s letterboxes to %dx%d, not %dx%d; skipped", path, input_h, input_w, *first_hw)
+            rect = input_hw(hw[0], hw[1], imgsz, stride, rect=True)
+            self.input_hw = self.input_hw or rect
+            if rect != self.input_hw:
+                log.warning("calibration: %s letterboxes to %dx%d, not %dx%d; skipped", path, *rect, *self.input_hw)
                 continue
-            batch, _ = buffers.fill([image], input_h, input_w)
+            self.images.append(Path(path))
+        self._start, self._end = 0, len(self.images)
+        self._iterator: Iterator[dict[str, np.ndarray]] | None = None
+        self.used = 0  # frames fed so far, over all ranges
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def _frames(self) -> Iterator[dict[str, np.ndarray]]:
+        import cv2
+
+        from detector.preprocess import BatchBuffers
+
+        buffers = BatchBuffers(1)
+        for path in self.images[self._start : self._end]:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:  # vanished or corrupt since the header check
+                log.warning("calibration: cannot read %s, skipped", path)
+                continue
+            batch, _ = buffers.fill([image], *self.input_hw)
             self.used += 1
             yield {self.input_name: batch.copy()}  # the buffer is reused for the next frame
 
@@ -69,8 +178,12 @@ class FrameCalibrationReader:
             self._iterator = self._frames()
         return next(self._iterator, None)
 
-    def rewind(self) -> None:
+    def set_range(self, start_index: int, end_index: int) -> None:
+        self._start, self._end = start_index, end_index
         self._iterator = None
+
+    def rewind(self) -> None:
+        self.set_range(0, len(self.images))
         self.used = 0
 
 
@@ -91,7 +204,10 @@ def head_nodes_to_exclude(model, policy: HeadPolicy) -> list[str]:
     DFL, box arithmetic, the score sigmoid, the concatenations. The branches' own SiLU
     activations stay quantised; leaving them in float costs a dequantise/requantise per layer.
     float-tail-and-last-convs: also the final 1x1 conv of each branch (raw box and class logits).
+    float-head: the whole head module, branches included.
     """
+    if policy not in HEAD_POLICIES:
+        raise ValueError(f"unknown head policy {policy!r}; choose one of {HEAD_POLICIES}")
     if policy == "quantize-all":
         return []
     prefix = head_prefix(model)
@@ -99,6 +215,8 @@ def head_nodes_to_exclude(model, policy: HeadPolicy) -> list[str]:
         log.warning("cannot find the detection head by node names; quantising everything")
         return []
     head = [node for node in model.graph.node if node.name.startswith(prefix)]
+    if policy == "float-head":
+        return [node.name for node in head]
     excluded = [node.name for node in head if not node.name[len(prefix):].startswith("cv")]
     if policy == "float-tail-and-last-convs":
         consumers: dict[str, list] = {}
@@ -114,12 +232,46 @@ def head_nodes_to_exclude(model, policy: HeadPolicy) -> list[str]:
     return excluded
 
 
+def output_concat_node(model) -> str | None:
+    """The Concat that produces the model output (boxes next to scores), if the output is one."""
+    output = model.graph.output[0].name
+    return next((n.name for n in model.graph.node if output in n.output and n.op_type == "Concat"), None)
+
+
+def first_conv_node(model) -> str | None:
+    """The Conv that reads the graph input (raw pixels)."""
+    image = model.graph.input[0].name
+    return next((n.name for n in model.graph.node if n.op_type == "Conv" and image in n.input), None)
+
+
+def nodes_to_exclude(model, recipe: Int8Recipe) -> list[str]:
+    excluded = head_nodes_to_exclude(model, recipe.head)
+    for wanted, find in ((recipe.float_output_concat, output_concat_node), (recipe.float_first_conv, first_conv_node)):
+        name = find(model) if wanted else None
+        if wanted and name is None:
+            raise ValueError(f"{find.__name__}: no such node in this graph; cannot keep it in float")
+        if name is not None and name not in excluded:
+            excluded.append(name)
+    return excluded
+
+
 @dataclass(frozen=True, slots=True)
 class QuantizeReport:
     out_path: Path
     calibration_frames: int
     excluded_nodes: int
-    policy: str
+    policy: str  # the head policy
+    recipe: dict | None = None
+
+
+def _calibration_key(fp32_path: Path, images: Sequence[Path], recipe: Int8Recipe, imgsz: int) -> str:
+    """Ranges depend on the model, the frames, the method (and percentile), not on what is excluded."""
+    digest = hashlib.sha256()
+    digest.update(Path(fp32_path).read_bytes())
+    for path in images:
+        digest.update(str(Path(path).resolve()).encode())
+    digest.update(f"{recipe.calibration}:{recipe.percentile}:{recipe.symmetric}:{imgsz}".encode())
+    return digest.hexdigest()[:16]
 
 
 def quantize_int8(
@@ -127,26 +279,30 @@ def quantize_int8(
     out_path: Path,
     calibration_images: list[Path],
     imgsz: int,
-    head_policy: HeadPolicy = "float-tail",
-    per_channel: bool = True,
-    calibrate_method: Literal["minmax", "entropy", "percentile"] = "percentile",
+    head_policy: HeadPolicy | None = None,
+    per_channel: bool | None = None,
+    calibrate_method: CalibrationName | None = None,
+    recipe: Int8Recipe | None = None,
+    cache_dir: Path | None = None,
 ) -> QuantizeReport:
     """Write a static int8 QDQ model (u8 activations, s8 weights) calibrated on `calibration_images`.
 
-    Percentile calibration (clip the 0.001% tails) beat MinMax and Entropy on real smoke frames
-    (benchmarks/README.md). Histogram methods hold every activation of every frame in memory
-    (~200 MB per 640 px frame for a nano model), so they use at most HISTOGRAM_FRAMES frames,
-    picked evenly.
+    Every frame is used, fed in chunks of CALIBRATION_CHUNK (the count is trimmed to a multiple
+    of it). With `cache_dir`, the activation ranges are kept there keyed by model, frames and
+    method, so that recipes differing only in what stays float calibrate once.
+    The loose keyword arguments override the recipe's fields (the older call form).
     """
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
+    recipe = recipe or Int8Recipe()
+    overrides = {"head": head_policy, "per_channel": per_channel, "calibration": calibrate_method}
+    recipe = Int8Recipe(**{**asdict(recipe), **{k: v for k, v in overrides.items() if v is not None}})
+    if recipe.calibration not in CALIBRATION_METHODS:
+        raise ValueError(f"unknown calibration {recipe.calibration!r}; choose one of {CALIBRATION_METHODS}")
     if not calibration_images:
         raise ValueError("int8 calibration needs real frames; none given")
-    if calibrate_method != "minmax" and len(calibration_images) > HISTOGRAM_FRAMES:
-        step = len(calibration_images) / HISTOGRAM_FRAMES
-        calibration_images = [calibration_images[int(i * step)] for i in range(HISTOGRAM_FRAMES)]
     fp32_path, out_path = Path(fp32_path), Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     methods = {
@@ -160,29 +316,46 @@ def quantize_int8(
         # Symbolic shape inference gives up on the dynamic batch/H/W axes; ONNX's own is enough.
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         model = onnx.load(prepared)
-        excluded = head_nodes_to_exclude(model, head_policy)
-        input_name = model.graph.input[0].name
-        reader = FrameCalibrationReader(input_name, calibration_images, imgsz)
+        excluded = nodes_to_exclude(model, recipe)
+        reader = FrameCalibrationReader(model.graph.input[0].name, calibration_images, imgsz)
+        chunk = min(CALIBRATION_CHUNK, len(reader))
+        if chunk == 0:
+            raise ValueError("none of the calibration frames could be read")
+        del reader.images[len(reader) - len(reader) % chunk :]  # onnxruntime wants whole chunks
+        reader.rewind()
+        cache = None
+        if cache_dir is not None:
+            Path(cache_dir).mkdir(parents=True, exist_ok=True)
+            cache = Path(cache_dir) / f"ranges-{recipe.calibration}-{_calibration_key(fp32_path, reader.images, recipe, imgsz)}.json"
+        frames_used = len(reader)
+        extra = {"CalibStridedMinMax": chunk}
+        if recipe.calibration == "percentile":
+            extra["CalibPercentile"] = recipe.percentile
+        if recipe.symmetric is not None:
+            extra["CalibTensorRangeSymmetric"] = recipe.symmetric
         quantize_static(
             str(prepared),
             str(out_path),
             reader,
             quant_format=QuantFormat.QDQ,
-            per_channel=per_channel,
+            per_channel=recipe.per_channel,
             activation_type=QuantType.QUInt8,
             weight_type=QuantType.QInt8,
             nodes_to_exclude=excluded,
-            calibrate_method=methods[calibrate_method],
+            calibrate_method=methods[recipe.calibration],
+            calibration_cache_path=str(cache) if cache is not None else None,
+            extra_options=extra,
             # No CalibMaxIntermediateOutputs: in onnxruntime 1.32 MinMax it DISCARDS the frames
-            # collected so far instead of merging them. MinMax keeps only per-tensor min/max
-            # scalars per frame (ReduceMin/ReduceMax outputs), so memory stays small anyway.
+            # collected so far instead of merging them; the chunks above merge correctly.
         )
-    copy_metadata(fp32_path, out_path)
-    log.info("int8 model %s: %d calibration frames, %d head nodes in float", out_path, reader.used, len(excluded))
-    return QuantizeReport(out_path, reader.used, len(excluded), head_policy)
+        if cache is not None and reader.used == 0:
+            log.info("int8: activation ranges from the cache %s (%d frames)", cache, frames_used)
+    copy_metadata(fp32_path, out_path, recipe, frames_used)
+    log.info("int8 model %s: %d calibration frames, %d nodes in float (%s)", out_path, frames_used, len(excluded), recipe.label())
+    return QuantizeReport(out_path, frames_used, len(excluded), recipe.head, asdict(recipe))
 
 
-def copy_metadata(source: Path, target: Path) -> None:
+def copy_metadata(source: Path, target: Path, recipe: Int8Recipe | None = None, frames: int | None = None) -> None:
     """Class names, imgsz and stride must survive quantisation: the runtime reads them."""
     import onnx
 
@@ -193,7 +366,11 @@ def copy_metadata(source: Path, target: Path) -> None:
             entry = dst.metadata_props.add()
             entry.key, entry.value = prop.key, prop.value
     entry = dst.metadata_props.add()
-    entry.key, entry.value = "quantization", "int8 static QDQ (u8 activations, s8 per-channel weights)"
+    channel = "per-channel" if recipe is None or recipe.per_channel else "per-tensor"
+    entry.key, entry.value = "quantization", f"int8 static QDQ (u8 activations, s8 {channel} weights)"
+    if recipe is not None:
+        entry = dst.metadata_props.add()
+        entry.key, entry.value = "int8_recipe", f"{recipe.label()}; {frames} calibration frames"
     onnx.save(dst, target)
 
 
@@ -219,7 +396,11 @@ def compare_models(
     fp32_path: Path, int8_path: Path, images: Sequence[Path], imgsz: int, score_threshold: float,
     top_anchors: int = 100, threads: int = 1,
 ) -> AgreementReport:
+    import cv2
+    import numpy as np
+
     from detector.detector import Detector, DetectorParams
+    from detector.preprocess import BatchBuffers
     from detector.session import SessionOptions
     from detector.temporal import iou
 
@@ -273,30 +454,53 @@ def compare_models(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """python -m detector.training.quantize FP32.onnx OUT.onnx --images DIR [--count N] [--imgsz 640]"""
-    import argparse
+def add_recipe_arguments(parser) -> None:
+    """The Int8Recipe options, shared by `pinewatch export` and `python -m detector.training.quantize`."""
+    default = Int8Recipe()
+    parser.add_argument("--calibration", choices=CALIBRATION_METHODS, default=default.calibration,
+                        help=f"activation range method (default {default.calibration})")
+    parser.add_argument("--percentile", type=float, default=default.percentile,
+                        help=f"percentile calibration's clip point (default {default.percentile})")
+    parser.add_argument("--head", choices=HEAD_POLICIES, default=default.head,
+                        help=f"what of the detection head stays float (default {default.head})")
+    parser.add_argument("--float-output-concat", action=argparse.BooleanOptionalAction,
+                        default=default.float_output_concat, help="keep the output Concat (boxes + scores) in float")
+    parser.add_argument("--float-first-conv", action=argparse.BooleanOptionalAction,
+                        default=default.float_first_conv, help="keep the first convolution (raw pixels) in float")
+    parser.add_argument("--per-channel", action=argparse.BooleanOptionalAction, default=default.per_channel,
+                        help="per-channel weight scales")
+    parser.add_argument("--symmetric", action=argparse.BooleanOptionalAction, default=default.symmetric,
+                        help="symmetric activation ranges (default: onnxruntime's per method: percentile yes, others no)")
 
-    parser = argparse.ArgumentParser(description="Static int8 QDQ quantisation calibrated on real frames.")
+
+def recipe_from_args(args) -> Int8Recipe:
+    return Int8Recipe(
+        calibration=args.calibration, head=args.head, float_output_concat=args.float_output_concat,
+        float_first_conv=args.float_first_conv, per_channel=args.per_channel, percentile=args.percentile,
+        symmetric=args.symmetric,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m detector.training.quantize FP32.onnx OUT.onnx [--data data/yolo] [--count 200] [recipe options]"""
+    parser = argparse.ArgumentParser(description="Static int8 QDQ quantisation calibrated on real training frames.")
     parser.add_argument("fp32", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--images", type=Path, required=True, help="folder of real camera frames")
-    parser.add_argument("--count", type=int, default=64, help="frames to pick evenly from the folder")
+    parser.add_argument("--data", type=Path, default=Path("data/yolo"), help="dataset built by `pinewatch train --dataset-only`")
+    parser.add_argument("--shared", type=Path, default=Path("../shared"), help="the shared data folder")
+    parser.add_argument("--count", type=int, default=MIN_CALIBRATION_FRAMES, help="training-split AFM frames to calibrate on")
     parser.add_argument("--imgsz", type=int, default=640)
-    parser.add_argument("--head", choices=["quantize-all", "float-tail", "float-tail-and-last-convs"],
-                        default="float-tail")
-    parser.add_argument("--calibration", choices=["minmax", "entropy", "percentile"], default="percentile")
+    parser.add_argument("--cache-dir", type=Path, help="keep activation ranges here (recipes differing in exclusions reuse them)")
+    add_recipe_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    images = sorted(p for p in args.images.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-    if not images:
-        parser.error(f"no images in {args.images}")
-    step = max(len(images) / args.count, 1)
-    picked = [images[int(i * step)] for i in range(min(args.count, len(images)))]
-    report = quantize_int8(args.fp32, args.out, picked, args.imgsz, head_policy=args.head,
-                           calibrate_method=args.calibration)
+    try:
+        frames = calibration_frames(args.data, args.shared, args.count)
+    except (FileNotFoundError, ValueError) as exc:
+        parser.error(str(exc))
+    report = quantize_int8(args.fp32, args.out, frames, args.imgsz, recipe=recipe_from_args(args), cache_dir=args.cache_dir)
     print(f"wrote {report.out_path} ({report.calibration_frames} calibration frames, "
-          f"{report.excluded_nodes} head nodes kept in float)")
+          f"{report.excluded_nodes} nodes kept in float)")
     return 0
 
 

@@ -14,7 +14,9 @@ def register(subparsers) -> None:
         help="benchmark the detector: bare session vs the pinewatch path (vs ultralytics)",
         description=(
             "Runs the contenders on the same real frames in one process, interleaved, and reports medians: "
-            "fps, p50/p95 latency, per-stage ms, peak RSS and cameras per box at 1 frame per 10 s."
+            "fps, p50/p95 latency, per-stage ms, peak RSS and cameras per box at 1 frame per 10 s, each row with the "
+            "val mAP50 of its model, and the machine's state: load average and the CPU other processes took during "
+            "each contender (flagged above 10 percent of a core; --strict refuses to report)."
         ),
     )
     parser.add_argument("--config", type=Path, help="pinewatch YAML config (detector and temporal sections)")
@@ -36,8 +38,48 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--peer-same-session", action="store_true",
                         help="give the peer's onnxruntime session pinewatch's options (threads, no spinning)")
+    parser.add_argument("--imgsz", type=int, action="append",
+                        help="input size to measure (repeatable, e.g. --imgsz 640 --imgsz 1280; default: detector.imgsz)")
+    parser.add_argument("--pool", type=int, default=0, metavar="N",
+                        help="also run the pinewatch path on a pool of N single-thread worker processes "
+                        "(use --batch >= N so that every worker gets frames)")
+    parser.add_argument("--no-overlap", action="store_true",
+                        help="decode each batch before inferring it, instead of during the previous batch's inference")
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse to report (exit 3) if other processes used more than 10%% of a core during any contender")
+    parser.add_argument("--map50", action="append", default=[], metavar="PATH[@IMGSZ]=VALUE",
+                        help="val mAP50 of a model (at an input size), printed on the rows that run it (repeatable)")
+    parser.add_argument("--eval-json", type=Path, action="append", default=[], metavar="FILE",
+                        help="`pinewatch eval --json` output: the val mAP50 of each model it measured")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the report as a markdown table")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run)
+
+
+def read_map50(pairs: list[str], eval_files: list[Path]) -> dict[str, float]:
+    """detector.bench.map50_key -> val mAP50, from PATH[@IMGSZ]=VALUE pairs and `pinewatch eval --json` files.
+
+    An eval document names its model and imgsz: its figure applies to rows at that size (and,
+    failing a size-specific one, to every row of that model)."""
+    from detector.bench import map50_key
+
+    found: dict[str, float] = {}
+    for eval_file in eval_files:
+        text = eval_file.read_text()
+        documents = json.loads(text[text.index("["):])  # tolerate log lines before the JSON
+        for document in documents:
+            if document.get("val") and document["val"].get("map50") is not None:
+                value = float(document["val"]["map50"])
+                if document.get("imgsz") is not None:
+                    found[map50_key(document["model"], int(document["imgsz"]))] = value
+                found.setdefault(map50_key(document["model"]), value)
+    for pair in pairs:
+        target, sep, value = pair.rpartition("=")
+        if not sep or not target:
+            raise ValueError(f"--map50 wants PATH[@IMGSZ]=VALUE, got {pair!r}")
+        path, at, size = target.rpartition("@")
+        found[map50_key(path, int(size)) if at and size.isdigit() else map50_key(target)] = float(value)
+    return found
 
 
 def resolve_model(explicit: Path | None, configured: Path, project_root: Path) -> Path:
@@ -63,13 +105,21 @@ def fp32_sibling(model: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from detector.bench import BenchError, BenchOptions, default_sources, format_table, run_bench
+    from detector.bench import BenchBusy, BenchError, BenchOptions, default_sources, format_markdown, format_table, run_bench
     from streams import wiring
     from pinewatch.core.config import PROJECT_ROOT, load_settings
 
     settings = load_settings(args.config)
-    if args.frames < 1 or args.batch < 1 or args.repeat < 1:
-        print("pinewatch bench: --frames, --batch and --repeat must be >= 1", file=sys.stderr)
+    if args.frames < 1 or args.batch < 1 or args.repeat < 1 or args.pool < 0:
+        print("pinewatch bench: --frames, --batch and --repeat must be >= 1, --pool >= 0", file=sys.stderr)
+        return 2
+    if any(size < 32 or size % 32 for size in args.imgsz or []):
+        print("pinewatch bench: --imgsz must be a multiple of 32", file=sys.stderr)
+        return 2
+    try:
+        map50 = read_map50(args.map50, args.eval_json)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"pinewatch bench: cannot read val mAP50: {exc}", file=sys.stderr)
         return 2
     overrides = {"batch_size": args.batch}
     if args.provider is not None:
@@ -90,10 +140,23 @@ def run(args: argparse.Namespace) -> int:
             peer_model=args.peer_model or (fp32_sibling(model) if args.peer else None),
             peer_same_session=args.peer_same_session,
             repeat=args.repeat,
+            imgsz=tuple(args.imgsz or ()),
+            pool_workers=args.pool,
+            overlap=not args.no_overlap,
+            strict=args.strict,
+            map50=map50,
         )
         report = run_bench(options)
+    except BenchBusy as exc:
+        print(f"pinewatch bench: {exc}", file=sys.stderr)
+        return 3
     except (BenchError, FileNotFoundError) as exc:
         print(f"pinewatch bench: {exc}", file=sys.stderr)
         return 2
+    if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(format_markdown(report))
     print(json.dumps(report, indent=2) if args.json else format_table(report))
+    if report["busy"]:
+        print("pinewatch bench: the box was busy (see 'busy'); these figures are not quotable", file=sys.stderr)
     return 0

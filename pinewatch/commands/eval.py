@@ -42,7 +42,7 @@ def _run(args) -> int:
     sequences = sorted(p for p in (args.shared / "sequences").iterdir() if p.is_dir()) if (args.shared / "sequences").exists() else []
     results = []
     for model in args.model or [settings.detector.model_path]:
-        evaluation = evaluate_model(model, settings, dataset, clips, sequences, imgsz=args.imgsz, sweep=args.sweep)
+        evaluation = evaluate_model(model, settings, dataset, clips, sequences, imgsz=args.imgsz, sweep=args.sweep, shared=args.shared)
         results.append(evaluation)
         if not args.json:
             print(format_report(evaluation), flush=True)

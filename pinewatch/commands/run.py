@@ -31,11 +31,15 @@ def run(args: argparse.Namespace) -> int:
 
     from detector.session import ModelError
     from pinewatch.core.config import load_settings
+    from pinewatch.core.redact import install_log_redaction
+    from pinewatch.embedded_redis import warn_without_persistence
     from streams.spool import SpoolLocked
     from streams.worker import run as run_worker
 
+    install_log_redaction()  # camera URLs carry passwords; httpx would log each snapshot URL
     log = logging.getLogger("pinewatch.run")
     settings = load_settings(args.config)
+    warn_without_persistence(settings.redis.url, settings.redis.socket_timeout_s, log)
     stop = threading.Event()
 
     def request_stop(signum, frame) -> None:

@@ -12,7 +12,7 @@ def register(subparsers) -> None:
         "scan",
         help="detect smoke/fire in a video, an image folder or one image",
         description="Run the detector and the live pipeline's temporal confirmation over a video file, a folder "
-        "of images (sorted by file name) or one image. Frame times come from file names such as "
+        "of images (in capture-time order from the file names, else by name) or one image. Frame times come from file names such as "
         "1532815026_-00600.jpg or 2019_09_25T12_34_56.jpg, else from the video position or --interval.",
     )
     parser.add_argument("path", type=Path, help="video file, image folder or image")
@@ -25,16 +25,19 @@ def register(subparsers) -> None:
 
 
 def _run(args) -> int:
-    from pinewatch.core.config import load_settings
+    from detector.media import MediaError
+    from pinewatch.core.config import existing_file, load_settings
     from pinewatch.scan import ScanFrame, alert_record, frame_record, iter_frames
     from streams.wiring import frame_judge, open_detector
 
     settings = load_settings(args.config)
     try:
         frames = iter_frames(args.path, args.interval)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, MediaError) as exc:
         print(f"pinewatch scan: {exc}", file=sys.stderr)
         return 2
+    if args.model is None:
+        existing_file(settings.detector.model_path, "detector.model_path", "model file")
     detector = open_detector(settings.detector, args.model)
     judge = frame_judge(settings.detector, settings.temporal)
     totals = {"frames": 0, "with_detections": 0, "alerts": 0, "skipped": 0}

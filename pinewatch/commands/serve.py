@@ -33,15 +33,40 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from pinewatch.core.config import load_settings
+    from pinewatch.core.redact import install_log_redaction
 
+    install_log_redaction()
     settings = load_settings(args.config)
     if args.create_token:
         return _create_token(settings, args.create_token, sys.stdout, sys.stderr)
 
     from alerting.service import Service
 
-    service = Service(settings, api=not args.no_api, consume=not args.no_consumer, dispatch=not args.no_dispatcher)
+    try:
+        service = Service(settings, api=not args.no_api, consume=not args.no_consumer, dispatch=not args.no_dispatcher)
+    except Exception as exc:  # noqa: BLE001 - a start-up failure is one line, not a traceback
+        return _start_failure(settings, exc, sys.stderr)
+    from pinewatch.embedded_redis import warn_without_persistence
+
+    warn_without_persistence(settings.redis.url, settings.redis.socket_timeout_s)
     return service.serve_forever()
+
+
+def _start_failure(settings, exc: Exception, err) -> int:
+    """Print why start-up failed in one line (the database, the bootstrap token); re-raise bugs."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from alerting.store.db import describe_error
+    from pinewatch.core.redact import redact
+
+    if isinstance(exc, SQLAlchemyError) or type(exc).__module__.startswith(("sqlalchemy", "psycopg", "sqlite3")):
+        where = redact(settings.alerting.database_url)
+        print(f"pinewatch: database {where} (alerting.database_url): {describe_error(exc)}", file=err)
+        return 2
+    if isinstance(exc, (ValueError, OSError)):
+        print(f"pinewatch: {redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)}", file=err)
+        return 2
+    raise exc
 
 
 def _create_token(settings, spec: str, out, err) -> int:
@@ -52,7 +77,10 @@ def _create_token(settings, spec: str, out, err) -> int:
     if not sep or not name:
         print("pinewatch: --create-token wants NAME:ROLE, e.g. alice:operator", file=err)
         return 2
-    engine = open_store(settings)
+    try:
+        engine = open_store(settings)
+    except Exception as exc:  # noqa: BLE001
+        return _start_failure(settings, exc, err)
     try:
         token = create_token(engine, name, role)
     except ValueError as exc:

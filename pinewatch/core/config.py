@@ -8,6 +8,8 @@ PINEWATCH_DETECTOR__THREADS.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -16,12 +18,25 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# The shipped models and sample clips: package data in an installed wheel (setup.py copies
+# them to pinewatch/assets/), the top-level models/ and sample_videos/ in a source checkout.
+_PACKAGED_ASSETS = Path(__file__).resolve().parents[1] / "assets"
+ASSETS_ROOT = _PACKAGED_ASSETS if _PACKAGED_ASSETS.is_dir() else PROJECT_ROOT
 # fp32: int8 lost 3.9 points of val mAP50 (models/MODEL_CARD.md), over the 1-point budget.
-DEFAULT_MODEL = PROJECT_ROOT / "models" / "pinewatch-smoke.onnx"
+DEFAULT_MODEL = ASSETS_ROOT / "models" / "pinewatch-smoke.onnx"
+SAMPLE_VIDEOS_DIR = ASSETS_ROOT / "sample_videos"
 
 
 class ConfigError(ValueError):
     """Invalid configuration; the message names each bad field."""
+
+
+def existing_file(path: Path, setting: str, what: str) -> Path:
+    """`path` when it is a file, else ConfigError naming the path and the setting that chose it."""
+    if not Path(path).is_file():
+        variable = "PINEWATCH_" + setting.upper().replace(".", "__")
+        raise ConfigError(f"{setting}: {what} not found: {path} (set {setting} in the config file or {variable})")
+    return Path(path)
 
 
 class _Section(BaseModel):
@@ -65,7 +80,10 @@ class DetectorConfig(_Section):
     max_box_area: float = Field(default=0.5, gt=0, le=1, description="drop boxes larger than this fraction of the frame")
     batch_size: int = Field(default=4, ge=1)
     batch_wait_ms: float = Field(default=50, ge=0, description="longest wait to fill a batch across cameras")
-    tiling: bool = False
+    pool_workers: int = Field(
+        default=0, ge=0,
+        description="detector worker processes, one single-thread session each (detector.pool); 0 = off: one in-process session",
+    )
 
 
 class TemporalConfig(_Section):
@@ -76,6 +94,7 @@ class TemporalConfig(_Section):
     overlap_iou: float = Field(default=0.05, ge=0, le=1, description="boxes at least this IoU (or nested) count as the same place")
     release_misses: int = Field(default=3, ge=1, description="frames without smoke before the track clears (hysteresis)")
     alert_score: float = Field(default=0.25, gt=0, lt=1, description="score a detection needs to count as a hit")
+    min_mean_score: float = Field(default=0.0, ge=0, lt=1, description="mean score the hits in the window need for an alert; 0 = no floor")
 
     @model_validator(mode="after")
     def _hits_fit_window(self) -> "TemporalConfig":
@@ -214,6 +233,29 @@ def _describe(exc: ValidationError, origin: str) -> str:
     return "\n".join(lines)
 
 
+# ${NAME} in a YAML string value is replaced by the environment variable NAME, so that
+# passwords and tokens live in the environment (or a Secret), never in the file.
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _substitute_env(value, where: tuple, path) -> object:
+    if isinstance(value, dict):
+        return {key: _substitute_env(item, (*where, key), path) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute_env(item, (*where, i), path) for i, item in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def replace(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            field = ".".join(str(p) for p in where)
+            raise ConfigError(f"invalid configuration in {path}:\n  {field}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _PLACEHOLDER.sub(replace, value)
+
+
 def load_settings(path: str | Path | None = None, **overrides) -> Settings:
     """Read YAML (optional) plus environment; raise ConfigError naming each bad field."""
     data: dict = {}
@@ -228,7 +270,7 @@ def load_settings(path: str | Path | None = None, **overrides) -> Settings:
             raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections")
-        data = loaded or {}
+        data = _substitute_env(loaded or {}, (), path)
     data.update(overrides)
     try:
         return Settings(**data)

@@ -9,12 +9,24 @@ validate, raises MessageError: the consumer moves it to the dead-letter stream.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import PurePosixPath
 from typing import Annotated, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from pinewatch.core.redact import redact
+
 SCHEMA_VERSION = 1
+# Clocks drift a little; an event from further ahead is a broken clock, and if stored it
+# would pin a camera's status (a later real event looks older) or an alert's first_seen.
+MAX_FUTURE = timedelta(minutes=5)
+# Bounds on text fields, so SQLite and PostgreSQL see the same thing (no 10 MB `model`).
+MAX_ID = 200
+MAX_TEXT = 2000
+MAX_PATH = 1024
+MAX_DETECTIONS = 1000
+MAX_PIXELS = 100_000
 
 
 class MessageError(ValueError):
@@ -40,6 +52,37 @@ def _normalised_box(box: list[float]) -> list[float]:
 Box = Annotated[list[float], Field(min_length=4, max_length=4), AfterValidator(_normalised_box)]
 
 
+def check_evidence_path(value: str) -> str:
+    """The one shape check of an evidence path: relative, '/'-separated, no '..', no NUL.
+
+    Readers still contain the resolved file in the evidence directory (alerting/api/files.py),
+    which also refuses links that point out of it.
+    """
+    if not value:
+        raise ValueError("the path is empty")
+    if "\x00" in value or "\\" in value:
+        raise ValueError("the path holds a NUL or a backslash")
+    path = PurePosixPath(value)
+    if path.is_absolute() or (len(value) > 1 and value[1] == ":"):
+        raise ValueError("the path must be relative (to the evidence directory)")
+    if ".." in path.parts:
+        raise ValueError("the path must not contain '..'")
+    return value
+
+
+EvidencePath = Annotated[str, Field(max_length=MAX_PATH), AfterValidator(check_evidence_path)]
+
+
+def _detail(value: str) -> str:
+    """Redacted (it is shown as the API's status_detail and often quotes a camera URL) and cut
+    to MAX_TEXT, not refused: a worker must never fail to report a long error."""
+    value = redact(value)
+    return value if len(value) <= MAX_TEXT else value[: MAX_TEXT - 1] + "…"
+
+
+Detail = Annotated[str, AfterValidator(_detail)]
+
+
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -54,24 +97,32 @@ class DetectionEvent(_Message):
     """A camera frame in which the temporal vote confirmed smoke or fire."""
 
     type: Literal["detection"] = "detection"
-    event_id: str = Field(min_length=1, description="unique per frame and camera; makes redelivery idempotent")
-    camera_id: str = Field(min_length=1)
+    event_id: str = Field(min_length=1, max_length=MAX_ID, description="unique per frame and camera; makes redelivery idempotent")
+    camera_id: str = Field(min_length=1, max_length=MAX_ID)
     captured_at: UtcDatetime
-    detections: list[BoxDetection] = Field(min_length=1)
-    evidence_path: str = Field(description="evidence JPEG, relative to the evidence directory")
-    frame_width: int = Field(gt=0)
-    frame_height: int = Field(gt=0)
-    model: str = ""
+    detections: list[BoxDetection] = Field(min_length=1, max_length=MAX_DETECTIONS)
+    evidence_path: EvidencePath = Field(description="evidence JPEG, relative to the evidence directory")
+    frame_width: int = Field(gt=0, le=MAX_PIXELS)
+    frame_height: int = Field(gt=0, le=MAX_PIXELS)
+    model: str = Field(default="", max_length=MAX_ID)
+
+    @property
+    def time(self) -> datetime:
+        return self.captured_at
 
 
 class HealthEvent(_Message):
     """A change of a camera's state (online, offline, frozen, error)."""
 
     type: Literal["health"] = "health"
-    camera_id: str = Field(min_length=1)
+    camera_id: str = Field(min_length=1, max_length=MAX_ID)
     at: UtcDatetime
     status: Literal["online", "offline", "frozen", "error"]
-    detail: str = ""
+    detail: Detail = ""
+
+    @property
+    def time(self) -> datetime:
+        return self.at
 
 
 Message = Union[DetectionEvent, HealthEvent]
@@ -87,8 +138,12 @@ def encode(message: Message) -> dict[str, str]:
     }
 
 
-def decode(fields: dict) -> Message:
-    """Fields from XREADGROUP (bytes or str) -> a message, or MessageError saying why not."""
+def decode(fields: dict, now: datetime | None = None) -> Message:
+    """Fields from XREADGROUP (bytes or str) -> a message, or MessageError saying why not.
+
+    Events dated more than MAX_FUTURE after `now` (default: this clock) are refused here,
+    at the boundary, rather than in the model, so a worker never fails to build one.
+    """
     try:
         text = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in fields.items()}
     except UnicodeDecodeError as exc:
@@ -105,6 +160,18 @@ def decode(fields: dict) -> Message:
     except json.JSONDecodeError as exc:
         raise MessageError(f"payload is not JSON: {exc}") from exc
     try:
-        return model.model_validate(payload)
+        message = model.model_validate(payload)
     except ValidationError as exc:
-        raise MessageError(f"invalid {kind} payload: {exc.errors(include_url=False)}") from exc
+        raise MessageError(f"invalid {kind} payload: {_short(exc)}") from exc
+    now = now or datetime.now(timezone.utc)
+    if message.time > now + MAX_FUTURE:
+        raise MessageError(
+            f"{kind} event dated {message.time.isoformat()} is more than {MAX_FUTURE.total_seconds():g} s "
+            f"after this clock ({now.isoformat(timespec='seconds')})"
+        )
+    return message
+
+
+def _short(exc: ValidationError) -> list[dict]:
+    """The errors without the offending input: it may be megabytes (a dead letter keeps it anyway)."""
+    return [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors(include_url=False, include_input=False)]

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
+from detector.media import is_video
 from pinewatch.core.config import CameraConfig, StreamsConfig
 from streams.sources.base import BadData, Frame, Source, SourceEnded, SourceError, SourceUnavailable
-
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".m4v", ".webm", ".ts", ".mpg", ".mpeg", ".h264", ".h265"}
 
 __all__ = ["BadData", "Frame", "Source", "SourceEnded", "SourceError", "SourceUnavailable", "open_source", "source_kind"]
 
@@ -21,7 +20,7 @@ def source_kind(source: str) -> str:
     if scheme in ("http", "https"):
         return "http"
     path = Path(source[len("file://"):] if scheme == "file" else source)
-    if path.is_dir() or (not path.exists() and path.suffix.lower() not in VIDEO_SUFFIXES):
+    if path.is_dir() or (not path.exists() and not is_video(path)):
         return "folder"
     return "video"
 

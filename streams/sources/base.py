@@ -7,12 +7,13 @@ camera that answers with something unusable is in `error`.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import numpy as np
+
+from pinewatch.core.redact import redact
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +77,5 @@ def decode_image(data: bytes) -> np.ndarray:
     return image
 
 
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
-
-
-def redact_url(url: str) -> str:
-    """The URL without user:password, for logs and health details."""
-    return _CREDENTIALS.sub("***@", url)
+# The one redaction helper lives in the core (alerting uses it too); this name stays for callers.
+redact_url = redact

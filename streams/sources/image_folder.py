@@ -1,7 +1,7 @@
 """A folder of timestamped images played as a camera, one image per sample.
 
-Images are ordered by the capture time in their names (`1532815026_-00600.jpg`,
-`..._2019_09_25T12_34_56...`, see pinewatch.core.filenames), else by modification time; that time
+Images are listed and ordered by detector.media (capture time in the name, `1532815026_-00600.jpg`
+or `..._2019_09_25T12_34_56...`, else by name); the named time, else the modification time,
 becomes the frame's `captured_at`, shifted by one clip length on each loop so times only grow.
 An unreadable or undecodable image is reported (BadData) and skipped: the next read moves on.
 """
@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from pinewatch.core.filenames import timestamp_from_name
+from detector import media
 from streams.sources.base import Frame, Source, SourceEnded, SourceUnavailable, decode_image
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,16 +23,13 @@ class TimedImage:
 
 
 def list_images(folder: Path) -> list[TimedImage]:
-    """The folder's images, oldest first."""
+    """The folder's images in media.list_images' order, each with its capture time."""
     images = []
-    for path in folder.iterdir():
-        if path.suffix.lower() not in IMAGE_SUFFIXES or path.name.startswith("."):
-            continue
-        taken_at = timestamp_from_name(path.name)
+    for path in media.list_images(folder):
+        taken_at = media.timestamp_from_name(path.name)
         if taken_at is None:
             taken_at = datetime.fromtimestamp(path.lstat().st_mtime, tz=timezone.utc)
         images.append(TimedImage(path, taken_at))
-    images.sort(key=lambda image: (image.taken_at, image.path.name))
     return images
 
 

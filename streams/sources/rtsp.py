@@ -39,9 +39,10 @@ def ffmpeg_options(read_timeout_s: float) -> dict[str, str]:
 def _as_source_error(exc: Exception, url: str) -> SourceError:
     if isinstance(exc, SourceError):
         return exc
+    # PyAV's error text repeats the URL it was given, password and all: redact the whole text.
     if isinstance(exc, av.error.InvalidDataError):
-        return BadData(f"invalid stream from {redact_url(url)}: {exc}")
-    return SourceUnavailable(f"{redact_url(url)}: {type(exc).__name__}: {exc}")
+        return BadData(redact_url(f"invalid stream from {url}: {exc}"))
+    return SourceUnavailable(redact_url(f"{url}: {type(exc).__name__}: {exc}"))
 
 
 def _open(url: str, open_timeout_s: float, read_timeout_s: float):

@@ -13,8 +13,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-import av
-
+from detector import media
 from streams.sources.base import BadData, Frame, Source, SourceEnded, SourceUnavailable, utc_now
 
 log = logging.getLogger(__name__)
@@ -40,11 +39,12 @@ class VideoFileSource(Source):
         self.open_timeout_s = open_timeout_s
         self.read_timeout_s = read_timeout_s
         self.corrupt_packets = 0
-        self._container = None
-        self._packets = None
-        self._decoded: list = []  # frames decoded from the last packet, not yet looked at
+        self._reader: media.VideoReader | None = None  # open between the first read and close()
+        self._frames = None
+        self._corrupt_before = 0  # corrupt packets counted in earlier passes of the clip
         self._current = None  # (time_s, av.VideoFrame) of the frame on show
         self._ahead = None  # the first frame after the one on show
+        self._taken = False  # replay mode: the frame on show was returned already
         self._clip_offset_s = 0.0  # playback time at which this pass of the clip began
         self._play_started: float | None = None  # monotonic time of playback position 0
         self._next_time_s = 0.0  # as-fast-as-possible mode: the next sample's playback time
@@ -58,40 +58,28 @@ class VideoFileSource(Source):
         if not self.path.is_file():
             raise SourceUnavailable(f"video file not found: {self.path}")
         try:
-            self._container = av.open(str(self.path), timeout=(self.open_timeout_s, self.read_timeout_s))
-        except av.error.FFmpegError as exc:
-            raise BadData(f"cannot open {self.path}: {exc}") from exc
-        if not self._container.streams.video:
-            self.close()
-            raise BadData(f"{self.path} has no video stream")
-        stream = self._container.streams.video[0]
-        stream.codec_context.thread_count = 1
-        self._stream = stream
-        self._start_pts = stream.start_time or 0
-        self._packets = self._container.demux(stream)
-        self._decoded = []
+            self._reader = media.VideoReader(self.path, self.open_timeout_s, self.read_timeout_s)
+        except media.MediaError as exc:
+            raise BadData(str(exc)) from exc
+        self._frames = iter(self._reader)
 
     def _next_decoded(self):
         """(time_s, frame) of the next frame in the file, or None at its end; corrupt packets are skipped."""
-        while not self._decoded:
-            try:
-                packet = next(self._packets)
-            except StopIteration:
-                return None
-            except av.error.FFmpegError as exc:
-                raise BadData(f"{self.path}: {exc}") from exc
-            try:
-                self._decoded = list(packet.decode())
-            except av.error.InvalidDataError:
-                self.corrupt_packets += 1
-        frame = self._decoded.pop(0)
-        pts = frame.pts if frame.pts is not None else self._start_pts
-        return self._clip_offset_s + float((pts - self._start_pts) * self._stream.time_base), frame
+        try:
+            decoded = next(self._frames)
+        except StopIteration:
+            return None
+        except media.MediaError as exc:
+            raise BadData(str(exc)) from exc
+        finally:
+            self.corrupt_packets = self._corrupt_before + self._reader.corrupt_packets
+        return self._clip_offset_s + decoded.time_s, decoded.frame
 
     def _restart(self) -> None:
         """Begin the next pass of the clip, right after the last frame of this one."""
         last_time = self._current[0] if self._current else self._clip_offset_s
-        frame_s = 1 / float(self._stream.average_rate or 25)
+        frame_s = self._reader.frame_interval_s
+        self._corrupt_before = self.corrupt_packets
         self.close()
         self._open()
         self._clip_offset_s = last_time + frame_s
@@ -107,11 +95,16 @@ class VideoFileSource(Source):
                     self._restart()
                     continue
             if self._current is not None and self._ahead[0] > target_s:
+                if self.realtime or not self._taken:
+                    return self._current
+                # replay: the frame on show was returned already, so the next one is (media.sample's rule)
+                self._current, self._ahead = self._ahead, None
                 return self._current
             self._current, self._ahead = self._ahead, None
+            self._taken = False
 
     def read(self) -> Frame:
-        if self._container is None:
+        if self._reader is None:
             self._open()
             if self._play_started is None:
                 self._play_started = time.monotonic()
@@ -121,14 +114,14 @@ class VideoFileSource(Source):
         if self.realtime:
             captured_at = utc_now()
         else:
+            self._taken = True
             self._next_time_s = shown_s + self.interval_s
             captured_at = self._base_time + timedelta(seconds=shown_s)
         return Frame(self.camera_id, captured_at, image)
 
     def close(self) -> None:
-        if self._container is not None:
-            self._container.close()
-        self._container = None
-        self._packets = None
-        self._decoded = []
+        if self._reader is not None:
+            self._reader.close()
+        self._reader = None
+        self._frames = None
         self._ahead = None

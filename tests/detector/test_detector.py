@@ -7,7 +7,6 @@ import pytest
 
 from detector.detector import BatchingService, Detector, DetectorParams, FrameDropped
 from detector.session import SessionOptions, open_session
-from detector.tiling import detect_tiled
 
 
 def params(**overrides) -> DetectorParams:
@@ -84,13 +83,6 @@ def test_detector_validates_its_configuration(synthetic_model):
         params(score_threshold=0)
     with pytest.raises(ValueError):
         params(batch_size=0)
-
-
-def test_tiled_detection_returns_frame_boxes(dev_detector, real_frames):
-    frame = real_frames[2]  # 1280 wide: 640 px tiles at native resolution
-    detections = detect_tiled(dev_detector, frame, tile_size=640, overlap=0.2)
-    assert detections and all(0 <= v <= 1 for d in detections for v in d.box)
-    assert len({(d.label, d.box) for d in detections}) == len(detections)
 
 
 @pytest.fixture()

@@ -39,7 +39,7 @@ def test_max_box_area_drops_big_boxes():
 
 
 def test_frame_judge_combines_filters_and_vote():
-    params = TemporalParams(window=3, min_hits=2, overlap_iou=0.1, release_misses=2, alert_score=0.5)
+    params = TemporalParams(window=3, min_hits=2, overlap_iou=0.1, release_misses=2, alert_score=0.5, min_mean_score=0.0)
     judge = FrameJudge(masks=[SQUARE], max_box_area=0.5, temporal=params)
     masked = det((0.1, 0.1, 0.2, 0.2))
     plume = det((0.6, 0.1, 0.7, 0.2))

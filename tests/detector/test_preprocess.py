@@ -121,3 +121,12 @@ def test_decode_image_full_and_reduced():
     assert jpeg_size(png) is None and decode_image(png, reduce_to=320).shape == (720, 1280, 3)
     with pytest.raises(ValueError, match="cannot decode"):
         decode_image(b"\xff\xd8 not really a jpeg")
+
+
+def test_imgsz_caps_the_long_side_and_enlarges_only_to_the_trained_size():
+    # A 640x480 tower frame at a 1280 cap runs at its native size; a 1280x960 frame at 1280.
+    assert input_hw(480, 640, 1280, 32, True, trained=640) == (480, 640)
+    assert input_hw(960, 1280, 1280, 32, True, trained=640) == (960, 1280)
+    assert input_hw(1536, 2048, 1280, 32, True, trained=640) == (960, 1280)
+    assert input_hw(100, 150, 1280, 32, True, trained=640) == (448, 640)  # small images: as in training
+    assert input_hw(100, 150, 640, 32, True) == (128, 160)  # no trained size: never enlarged

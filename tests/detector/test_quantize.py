@@ -9,8 +9,13 @@ from detector.preprocess import BatchBuffers  # noqa: E402
 from detector.session import SessionOptions, open_session  # noqa: E402
 from detector.training.quantize import (  # noqa: E402
     FrameCalibrationReader,
+    Int8Recipe,
+    calibration_frames,
+    first_conv_node,
     head_nodes_to_exclude,
     head_prefix,
+    nodes_to_exclude,
+    output_concat_node,
     quantize_int8,
 )
 
@@ -50,13 +55,94 @@ def test_calibration_reader_letterboxes_real_frames(real_frames, tmp_path):
     assert reader.get_next() is not None
 
 
+def test_each_sensitive_part_can_stay_float(dev_model):
+    model = onnx.load(dev_model)
+    assert first_conv_node(model) == "/model.0/conv/Conv"
+    assert output_concat_node(model) == "/model.22/Concat_26"
+    tail = set(head_nodes_to_exclude(model, "float-tail"))
+    head = set(head_nodes_to_exclude(model, "float-head"))
+    assert tail < head and all(n.startswith("/model.22/") for n in head)
+    assert "/model.22/cv2.0/cv2.0.0/conv/Conv" in head  # the branches too
+    bare = nodes_to_exclude(model, Int8Recipe(head="quantize-all", float_output_concat=False, float_first_conv=False))
+    assert bare == []
+    concat_only = nodes_to_exclude(model, Int8Recipe(head="quantize-all", float_output_concat=True, float_first_conv=False))
+    assert concat_only == ["/model.22/Concat_26"]
+    both = nodes_to_exclude(model, Int8Recipe(head="float-tail", float_first_conv=True))
+    assert set(both) == tail | {"/model.0/conv/Conv"} and len(both) == len(set(both))
+    with pytest.raises(ValueError, match="head policy"):
+        head_nodes_to_exclude(model, "float-everything")
+
+
+def _link(folder: Path, name: str, target: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).symlink_to(target)
+
+
+def test_calibration_frames_are_training_split_tower_frames_only(tmp_path):
+    shared = tmp_path / "shared"
+    afm = shared / "datasets" / "afm-hpwren-smoke" / "images"
+    afm.mkdir(parents=True)
+    other = tmp_path / "roboflow"
+    other.mkdir()
+    for i in range(6):
+        (afm / f"a{i}.jpeg").write_bytes(b"x")
+    (other / "r.jpg").write_bytes(b"x")
+    data = tmp_path / "yolo"
+    for i in range(5):
+        _link(data / "train" / "images", f"afm__a{i}.jpeg", afm / f"a{i}.jpeg")
+    _link(data / "train" / "images", "roboflow__r.jpg", other / "r.jpg")  # not a tower frame
+    _link(data / "train" / "images", "afm__elsewhere.jpg", other / "r.jpg")  # named afm, lives elsewhere
+    _link(data / "val" / "images", "afm-negative__a4.jpeg", afm / "a4.jpeg")  # also in val: never
+    _link(data / "val" / "images", "afm__a5.jpeg", afm / "a5.jpeg")
+    picked = calibration_frames(data, shared, count=4)
+    assert picked == sorted(afm.resolve() / f"a{i}.jpeg" for i in range(4))
+    assert calibration_frames(data, shared, count=2) == calibration_frames(data, shared, count=2)  # seeded
+    with pytest.raises(ValueError, match="only 4 training-split AFM frames"):
+        calibration_frames(data, shared, count=5)
+    with pytest.raises(FileNotFoundError, match="dataset-only"):
+        calibration_frames(tmp_path / "missing", shared)
+
+
+def test_calibration_reader_drops_odd_frames_up_front_and_feeds_ranges(real_frames, tmp_path):
+    import cv2
+
+    paths = []
+    for i, frame in enumerate(real_frames[:2] * 3):  # six 640x480 frames
+        paths.append(tmp_path / f"{i}.jpg")
+        cv2.imwrite(str(paths[-1]), frame)
+    odd = tmp_path / "odd.jpg"
+    cv2.imwrite(str(odd), np.zeros((300, 900, 3), np.uint8))  # another letterbox shape
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    reader = FrameCalibrationReader("images", [*paths[:3], odd, tmp_path / "broken.jpg", *paths[3:]], 640)
+    assert len(reader) == 6 and reader.input_hw == (480, 640)
+    reader.set_range(2, 4)
+    chunk = []
+    while (item := reader.get_next()) is not None:
+        chunk.append(item["images"])
+    assert len(chunk) == 2 and chunk[0].shape == (1, 3, 480, 640)
+    reader.set_range(4, 6)
+    assert reader.get_next() is not None and reader.used == 3
+
+
 @pytest.mark.slow
 def test_int8_model_keeps_metadata_and_follows_fp32(dev_model, real_frames, tmp_path):
     if not SMOKE_IMAGES.is_dir():
         pytest.skip("no real calibration frames")
-    calibration = sorted(SMOKE_IMAGES.glob("*.jp*g"))[100:108]
-    out = quantize_int8(dev_model, tmp_path / "int8.onnx", calibration, 640, calibrate_method="minmax")
-    assert out.calibration_frames == 8 and out.excluded_nodes > 0
+    calibration = sorted(SMOKE_IMAGES.glob("*.jp*g"))[100:109]  # 9: trimmed to whole chunks of 4
+    cache = tmp_path / "cache"
+    recipe = Int8Recipe(calibration="minmax", head="float-tail", float_first_conv=True)
+    out = quantize_int8(dev_model, tmp_path / "int8.onnx", calibration, 640, recipe=recipe, cache_dir=cache)
+    assert out.calibration_frames == 8 and out.excluded_nodes > 0 and out.recipe["float_first_conv"] is True
+    graph = onnx.load(out.out_path).graph
+    conv0 = next(n for n in graph.node if n.name == "/model.0/conv/Conv")
+    assert conv0.input[0] == graph.input[0].name  # reads the float pixels, no QuantizeLinear before it
+    assert conv0.input[1] in {i.name for i in graph.initializer}  # float weights, not a DequantizeLinear
+    meta = {p.key: p.value for p in onnx.load(out.out_path).metadata_props}
+    assert meta["int8_recipe"].startswith("minmax_float-tail_asymmetric_float-concat_float-first-conv; 8 calibration frames")
+    # Another exclusion with the same frames and method reuses the cached ranges.
+    again = quantize_int8(dev_model, tmp_path / "int8-head.onnx", calibration, 640,
+                          recipe=Int8Recipe(calibration="minmax", head="float-head"), cache_dir=cache)
+    assert len(list(cache.iterdir())) == 1 and again.excluded_nodes > out.excluded_nodes
     fp32 = open_session(SessionOptions(dev_model, "cpu", 1))
     int8 = open_session(SessionOptions(out.out_path, "cpu", 1))
     assert int8.info.class_names == fp32.info.class_names and int8.info.imgsz == fp32.info.imgsz
@@ -74,3 +160,24 @@ def test_int8_model_keeps_metadata_and_follows_fp32(dev_model, real_frames, tmp_
         assert np.abs(scores_a - scores_b).mean() < 0.1 * scores_a.max()
         assert np.corrcoef(scores_a, scores_b)[0, 1] > 0.5
         assert np.median(np.abs(a[:4, top] - b[:4, top])) < 8  # box coordinates, input pixels
+
+
+def test_export_refuses_too_few_frames_a_missing_dataset_and_overwriting_its_input(dev_model, tmp_path, capsys):
+    from pinewatch.cli import main
+
+    assert main(["export", "--from-onnx", str(dev_model), "--calibration-frames", "50"]) == 2
+    assert ">= 200" in capsys.readouterr().out
+    assert main(["export", "--from-onnx", str(dev_model), "--data", str(tmp_path / "none"), "--out", str(tmp_path)]) == 2
+    assert "dataset-only" in capsys.readouterr().out
+    shared = tmp_path / "shared"
+    afm = shared / "datasets" / "afm-hpwren-smoke" / "images"
+    afm.mkdir(parents=True)
+    for i in range(200):
+        (afm / f"a{i}.jpeg").write_bytes(b"x")
+        _link(tmp_path / "yolo" / "train" / "images", f"afm__a{i}.jpeg", afm / f"a{i}.jpeg")
+    (tmp_path / "yolo" / "val" / "images").mkdir(parents=True)
+    fp32 = tmp_path / "model.onnx"
+    fp32.symlink_to(dev_model)
+    code = main(["export", "--from-onnx", str(fp32), "--data", str(tmp_path / "yolo"), "--shared", str(shared),
+                 "--out", str(tmp_path), "--int8-name", "model.onnx"])
+    assert code == 2 and "overwrite" in capsys.readouterr().out

@@ -3,7 +3,7 @@ import pytest
 from detector.temporal import TemporalParams, TemporalVote, iou, same_place
 from detector.types import Detection
 
-PARAMS = TemporalParams(window=4, min_hits=2, overlap_iou=0.05, release_misses=3, alert_score=0.25)
+PARAMS = TemporalParams(window=4, min_hits=2, overlap_iou=0.05, release_misses=3, alert_score=0.25, min_mean_score=0.0)
 LEFT = (0.10, 0.40, 0.20, 0.50)
 LEFT_DRIFTED = (0.12, 0.38, 0.23, 0.49)
 RIGHT = (0.70, 0.40, 0.80, 0.50)
@@ -70,4 +70,13 @@ def test_two_places_tracked_and_alerted_separately():
 
 def test_params_are_validated():
     with pytest.raises(ValueError):
-        TemporalParams(window=2, min_hits=3, overlap_iou=0.1, release_misses=1, alert_score=0.5)
+        TemporalParams(window=2, min_hits=3, overlap_iou=0.1, release_misses=1, alert_score=0.5, min_mean_score=0.0)
+
+
+def test_mean_score_floor_lets_faint_hits_count_but_not_alone():
+    """2 of 4 at alert_score 0.1, with a mean floor of 0.2: faint flicker never alerts, faint-then-clear smoke does."""
+    params = TemporalParams(window=4, min_hits=2, overlap_iou=0.05, release_misses=3, alert_score=0.1, min_mean_score=0.2)
+    flicker = run(TemporalVote(params), [[smoke(LEFT, 0.12)], [smoke(LEFT, 0.15)], [smoke(LEFT, 0.13)], [smoke(LEFT, 0.14)]])
+    assert not any(r.new_alert for r in flicker)
+    growing = run(TemporalVote(params), [[smoke(LEFT, 0.12)], [smoke(LEFT, 0.3)]])
+    assert [r.new_alert for r in growing] == [False, True]  # mean 0.21 >= 0.2

@@ -73,9 +73,18 @@ def test_same_video_joins_one_group():
 def test_build_from_shared(tmp_path):
     if not (SHARED / "datasets").exists():
         pytest.skip("../shared/datasets not beside the checkout")
-    report = build(BuildSettings(shared=SHARED, out=tmp_path / "yolo", negatives=50, max_frames_per_video=20))
+    report = build(BuildSettings(shared=SHARED, out=tmp_path / "yolo", negatives=50, max_frames_per_video=20, synthetic=10))
     train = set(p.name for p in (tmp_path / "yolo/train/images").iterdir())
     val = set(p.name for p in (tmp_path / "yolo/val/images").iterdir())
     assert train and val and not (train & val)
     assert report["counts"]["val"]["smoke_boxes"] > 0
     assert (tmp_path / "yolo/data.yaml").read_text().count("smoke") == 1
+    # The new sources arrive, and reviewed smoke found among the negatives is labelled, never a negative.
+    assert report["counts"]["train"].get("from_fesb", 0) + report["counts"]["val"].get("from_fesb", 0) == 56
+    assert report["counts"]["train"]["from_synthetic"] == 10
+    from detector.training.review import read_review
+
+    smoke_names = {name for name, row in read_review().items() if row.verdict == "smoke"}
+    for split in ("train", "val"):
+        for label in (tmp_path / "yolo" / split / "labels").glob("afm-negative__*.txt"):
+            assert label.stem.split("__", 1)[1] + ".jpeg" not in smoke_names

@@ -61,6 +61,18 @@ def script_errors(driver) -> list[str]:
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE" and entry.get("source") != "network"]
 
 
+def requested_urls(driver) -> list[str]:
+    """Every URL the browser requested since the last call (all kinds: img, fetch, EventSource)."""
+    import json
+
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
 # --- services ------------------------------------------------------------------
 
 
@@ -99,6 +111,22 @@ class WebService:
     def publish_health(self, camera_id: str, status: str, detail: str = "") -> None:
         event = HealthEvent(camera_id=camera_id, at=datetime.now(timezone.utc), status=status, detail=detail)
         self.redis.xadd(self.settings.redis.health_stream, encode(event))
+
+    def heartbeat(self, camera_id: str, worker: str = "web-test-worker") -> None:
+        """What a stream worker writes after a good frame of the camera (liveness: online)."""
+        from pinewatch.core.live import CameraHeartbeat, WorkerHeartbeat, camera_heartbeat_key, worker_heartbeat_key
+
+        now = datetime.now(timezone.utc)
+        prefix, ttl = self.settings.redis.heartbeat_prefix, int(self.settings.streams.offline_after_s)
+        beat = CameraHeartbeat(camera_id=camera_id, worker=worker, status="online", at=now, last_frame_at=now, interval_s=60)
+        self.redis.set(worker_heartbeat_key(prefix, worker), WorkerHeartbeat(worker=worker, at=now, cameras=[camera_id]).model_dump_json(), ex=ttl)
+        self.redis.set(camera_heartbeat_key(prefix, camera_id), beat.model_dump_json(), ex=ttl)
+
+    def silence(self, camera_id: str) -> None:
+        """The camera's heartbeat expires (no good frame for offline_after_s): liveness offline."""
+        from pinewatch.core.live import camera_heartbeat_key
+
+        self.redis.delete(camera_heartbeat_key(self.settings.redis.heartbeat_prefix, camera_id))
 
     def wait_for_alert(self, camera_id: str, frame_count: int = 1, status: str | None = None) -> dict:
         """The newest alert of the camera once the consumer has stored `frame_count` frames of it."""
@@ -146,6 +174,7 @@ def web_service(redis_url, tmp_path_factory) -> Iterator[WebService]:
             "detections_stream": f"{prefix}:detections",
             "health_stream": f"{prefix}:health",
             "dead_letter_stream": f"{prefix}:dead-letter",
+            "heartbeat_prefix": f"{prefix}:heartbeat:",
         },
         streams={"evidence_dir": str(workdir / "evidence")},
         alerting={"database_url": f"sqlite:///{workdir / 'alerts.db'}", "sse_poll_s": 0.2, "read_block_ms": 200},
@@ -216,11 +245,13 @@ def start_browser(tmp_path_factory, language: str):
         "--disable-sync",
         "--disable-extensions",
         "--window-size=1440,900",
+        "--autoplay-policy=no-user-gesture-required",  # the alarm's tone may start without a click
         f"--lang={language}",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(flag)
     options.add_experimental_option("prefs", {"intl.accept_languages": language})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})  # requested_urls()
     # An explicit driver path: selenium-manager never runs, and SE_OFFLINE stops it if it did.
     os.environ.setdefault("SE_OFFLINE", "true")
     service = Service(executable_path=str(CHROMEDRIVER), env={**os.environ, "TZ": BROWSER_TIMEZONE})

@@ -53,6 +53,8 @@ def test_ranger_sees_active_alerts_in_vietnamese(phone, web_service, screenshot_
     smoke = web_service.wait_for_alert("tower-1")
     wait_for(lambda: web_service.get(f"/api/alerts/{smoke['id']}").json()["location"], 15, 0.1, "the triangulated point")
 
+    web_service.heartbeat("tower-1")  # both towers send frames: no "cameras not watching" line
+    web_service.heartbeat("tower-2")
     phone.get(f"{web_service.base_url}/ranger?token={web_service.ranger_token}")
     wait_for(lambda: len(_texts(phone, ".card")) == 2, 10, 0.1, "the two active alerts")
     assert "token=" not in phone.current_url
@@ -95,11 +97,19 @@ def test_ranger_sees_active_alerts_in_vietnamese(phone, web_service, screenshot_
     assert phone.execute_script("return document.documentElement.scrollWidth") <= PHONE["width"]
     assert phone.execute_script("return parseFloat(getComputedStyle(document.querySelector('.bearing')).fontSize)") >= 18
     small = phone.execute_script(
-        """return [...document.querySelectorAll('.map-links a, .langs button')]
+        """return [...document.querySelectorAll('.map-links a, .langs button, #theme-toggle')]
            .filter(e => e.getBoundingClientRect().height < arguments[0]).map(e => e.outerHTML)""",
         MIN_TAP_PX,
     )
     assert small == []
+    cut = phone.execute_script(
+        """return [...document.querySelectorAll('.ranger-bar button')]
+           .filter(e => e.getBoundingClientRect().right > window.innerWidth).map(e => e.outerHTML)"""
+    )
+    assert cut == [], "every header button fits on the screen"
+    # The map: both towers, their cones, both rays and the point, drawn without tiles.
+    assert len(_texts(phone, "#ranger-map .map-camera")) == 2 and len(_texts(phone, "#ranger-map .map-ray")) == 2
+    assert _texts(phone, "#ranger-map .map-point") and not phone.find_element("css selector", "#blind").is_displayed()
     phone.save_screenshot(str(screenshot_dir / "ranger-vi.png"))
     _save_full_page(phone, screenshot_dir / "ranger-vi-full.png")
 

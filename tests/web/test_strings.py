@@ -13,9 +13,11 @@ STRINGS = json.loads((STATIC / "strings.json").read_text(encoding="utf-8"))
 
 # Keys the scripts build from API values (`status_${alert.status}` ...): the contract's values.
 DYNAMIC_FAMILIES = {
-    "status_": ["new", "acknowledged", "confirmed", "dismissed"],
+    "status_": ["new", "acknowledged", "confirmed", "dismissed", "other_smoke", "out"],
+    "reason_": ["cloud", "fog_haze", "dust", "burning", "sun_glare", "lens", "other"],
+    "notify_": ["on", "off", "blocked"],
     "ranger_status_": ["new", "acknowledged", "confirmed"],
-    "cam_": ["online", "offline", "frozen", "error", "unknown"],
+    "cam_": ["online", "offline", "stale", "frozen", "error", "unknown"],
     "role_": ["ranger", "operator", "admin", "worker"],
     "label_": ["smoke", "fire"],
     "conn_": ["connecting", "live", "polling", "offline"],

@@ -56,17 +56,21 @@ export function timeAgo(iso, now = Date.now()) {
   return t("ago_d", { n: Math.floor(seconds / 86400) });
 }
 
-export function percent(score) {
-  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 0 }).format(score);
-}
-
 export function distance(metres) {
   if (metres == null) return "?";
   return metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${Math.round(metres)} m`;
 }
 
+/** Only as many decimals as the uncertainty supports (0.01° is about 1.1 km). */
 export function coordinates(location) {
-  return `${location.latitude.toFixed(5)}, ${location.longitude.toFixed(5)}`;
+  const metres = location.uncertainty_m;
+  const decimals = metres > 0 ? Math.min(5, Math.max(1, Math.ceil(Math.log10(111_000 / metres)))) : 5;
+  return `${location.latitude.toFixed(decimals)}, ${location.longitude.toFixed(decimals)}`;
+}
+
+/** A detector score exactly as the evidence picture prints it ("0.37"). */
+export function scoreText(score) {
+  return score.toFixed(2);
 }
 
 /** Links only: a geo: URI for the phone's map app and an openstreetmap.org page. */

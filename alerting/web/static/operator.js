@@ -1,49 +1,82 @@
 // Operator console: review flagged frames, confirm or dismiss them, watch camera health.
-import { AuthError, ForbiddenError, HttpError, NetworkError, adoptTokenFromUrl, api, liveFeed, token, withToken } from "./api.js";
-import { bearingRange, bearingSentence, coordinates, distance, labelText, localTime, mapLinks, percent, timeAgo, timeOfDay } from "./format.js";
+// With ?wall=1 it is the wall screen: the newest new alert full screen until acknowledged.
+import { AuthError, ForbiddenError, HttpError, NetworkError, adoptTokenFromUrl, api, download, endSession, liveFeed, startSession, token } from "./api.js";
+import { alarm } from "./alarm.js";
+import { bearingRange, bearingSentence, coordinates, distance, labelText, localTime, mapLinks, scoreText, timeAgo, timeOfDay } from "./format.js";
 import { onLanguageChange, t, translatePage, wireLanguageButtons } from "./i18n.js";
-import { askForToken, el, evidencePicture, hideBanner, showBanner, showConnection, toast } from "./ui.js";
+import { cameraState, drawMap } from "./map.js";
+import { askForToken, el, evidencePicture, hideBanner, refreshAges, showBanner, showConnection, toast, wireTheme } from "./ui.js";
 
-// Mirrors the store's transitions: new -> acknowledged -> confirmed | dismissed (acknowledging is optional).
+// Mirrors the store's transitions (alerting/store/repository.py TRANSITIONS).
 const NEXT_STATUSES = {
-  new: ["acknowledged", "confirmed", "dismissed"],
-  acknowledged: ["confirmed", "dismissed"],
-  confirmed: [],
+  new: ["acknowledged", "confirmed", "dismissed", "other_smoke"],
+  acknowledged: ["confirmed", "dismissed", "other_smoke"],
+  confirmed: ["out"],
   dismissed: [],
+  other_smoke: [],
+  out: [],
 };
-// Confirm and dismiss cannot be undone, so their keys must be pressed twice.
+// Confirm, dismiss, other smoke and out cannot be undone, so their keys must be pressed twice.
 const VERDICTS = [
   { status: "acknowledged", key: "a", label: "btn_ack", twoStep: false },
   { status: "confirmed", key: "c", label: "btn_confirm", twoStep: true },
   { status: "dismissed", key: "d", label: "btn_dismiss", twoStep: true },
+  { status: "other_smoke", key: "s", label: "btn_other_smoke", twoStep: true },
+  { status: "out", key: "o", label: "btn_out", twoStep: true },
 ];
+// Why a dismissal was wrong, for the next model; keys 1..7 pick one.
+const REASONS = ["cloud", "fog_haze", "dust", "burning", "sun_glare", "lens", "other"];
+const FILTERS = { open: ["new", "acknowledged", "confirmed"], active: ["confirmed"] };
+const SORTS = {
+  first_asc: (a, b) => Date.parse(a.first_seen) - Date.parse(b.first_seen) || a.id - b.id,
+  first_desc: (a, b) => Date.parse(b.first_seen) - Date.parse(a.first_seen) || b.id - a.id,
+  score: (a, b) => b.score - a.score || a.id - b.id,
+  camera: (a, b) => a.camera_name.localeCompare(b.camera_name) || Date.parse(a.first_seen) - Date.parse(b.first_seen),
+};
+const SORT_KEY = "pinewatch.sort";
+const PENDING_KEY = "pinewatch.pending";
 const ARM_MS = 3000;
 const LIST_LIMIT = 200;
-const CAMERA_SEVERITY = { error: 0, offline: 1, frozen: 2, unknown: 3, online: 4 };
+const FRAME_PAGE = 20;
+const PLAY_MS = 500;
+const RECEIVING_S = 120; // a confirmed fire with a frame this recent is still being watched
+const FLUSH_MS = 3000;
+const WALL_REPEAT_MS = 15_000;
+const CAMERA_SEVERITY = { error: 0, offline: 1, stale: 2, frozen: 2, unknown: 3, online: 4 };
 const WRITER_ROLES = ["operator", "admin"];
+const WALL = new URL(window.location.href).searchParams.get("wall") === "1";
 
 const state = {
   alerts: new Map(), // the alerts matching the filter, by id
+  order: [], // ids in display order: rows never move once shown (only a new sort or filter re-sorts)
+  resort: true,
   total: 0,
   selectedId: null,
-  detail: null, // the selected alert with frames and verdicts
-  shownFrameId: null, // the frame in the large view; null means the latest
+  detail: null, // the selected alert with its verdicts (frames: `player`)
   cameras: [],
+  masks: [],
   me: null,
-  filter: { status: "open", camera: "" },
+  filter: { status: "open", camera: "" }, // the wall screen always shows the open ones
+  sort: SORTS[localStorage.getItem(SORT_KEY)] ? localStorage.getItem(SORT_KEY) : "first_asc",
   armed: null, // { status, timer } while a two-step key waits for its second press
   busy: false,
+  pending: new Map(JSON.parse(localStorage.getItem(PENDING_KEY) || "[]")), // alert id -> verdict body not yet saved
+  alarmed: new Set(), // new alerts that already rang
+  loaded: false,
 };
+// The sequence player of the selected alert: frames fetched page by page.
+const player = { alertId: null, order: "newest", items: [], total: 0, index: 0, timer: null, outline: true, closeUp: false, key: "" };
 const rows = new Map(); // alert id -> its <li>, reused so thumbnails do not reload
 let feed = null;
 let detailParts = null; // the selected alert's persistent elements (the note survives refreshes)
+let wallTimer = null;
 
 const $ = (id) => document.getElementById(id);
 
 // ---- loading -------------------------------------------------------------
 
 function filterStatuses() {
-  if (state.filter.status === "open") return ["new", "acknowledged"];
+  if (FILTERS[state.filter.status]) return FILTERS[state.filter.status];
   return state.filter.status ? [state.filter.status] : [null];
 }
 
@@ -64,36 +97,68 @@ async function loadAlerts() {
   const previous = state.alerts;
   state.alerts = new Map(pages.flatMap((page) => page.items).map((alert) => [alert.id, alert]));
   state.total = pages.reduce((sum, page) => sum + page.total, 0);
+  placeRows();
   renderList();
+  for (const alert of state.alerts.values()) noticeNew(alert, !state.loaded);
+  if (!state.loaded) ringWaiting();
+  state.loaded = true;
   const selected = state.alerts.get(state.selectedId);
   if (selected && changed(previous.get(state.selectedId), selected)) loadDetail(selected.id);
+  if (state.selectedId === null && !WALL && state.order.length) select(state.order[0], true); // never "select an alert" while alerts wait
+  renderWall();
 }
 
 async function loadCameras() {
   state.cameras = (await api("/api/cameras")).items;
   renderCameras();
+  if (state.masks.length) renderMasks(); // masks name their camera: the names may arrive after them
 }
 
-async function loadMe() {
-  state.me = await api("/api/me");
+async function loadMasks() {
+  if (!canWrite()) return; // GET /api/masks is for operators
+  state.masks = (await api("/api/masks")).items;
+  renderMasks();
+}
+
+async function signInBrowser() {
+  state.me = await startSession(); // checks the token and sets the session cookie for pictures and the feed
   renderMe();
 }
 
 async function loadDetail(id) {
   try {
-    const detail = await api(`/api/alerts/${id}`);
+    const detail = await api(`/api/alerts/${id}?frame_limit=0`);
     if (state.selectedId !== id) return;
+    const before = state.detail;
     state.detail = detail;
-    renderDetail();
+    if (player.alertId !== id) resetPlayer(id);
+    if (!player.items.length || (changed(before, detail) && player.index === 0 && player.timer === null && player.order === "newest")) {
+      await loadFrames(true);
+    } else {
+      renderDetail();
+    }
   } catch (error) {
     handleError(error);
   }
 }
 
+async function loadFrames(reset) {
+  const id = player.alertId;
+  const offset = reset ? 0 : player.items.length;
+  const page = await api(`/api/alerts/${id}/frames?${new URLSearchParams({ offset, limit: FRAME_PAGE, order: player.order })}`);
+  if (player.alertId !== id) return;
+  player.items = reset ? page.items : [...player.items, ...page.items.filter((f) => !player.items.some((g) => g.id === f.id))];
+  player.total = page.total;
+  player.index = Math.min(player.index, Math.max(0, player.items.length - 1));
+  renderDetail();
+}
+
 async function resync() {
   try {
-    await Promise.all([state.me ? null : loadMe(), loadAlerts(), loadCameras()]);
+    if (!state.me) await signInBrowser();
+    await Promise.all([loadAlerts(), loadCameras(), loadMasks()]);
     hideBanner();
+    flushPending();
   } catch (error) {
     handleError(error);
   }
@@ -101,6 +166,30 @@ async function resync() {
 
 function changed(before, after) {
   return !before || before.updated_at !== after.updated_at || before.status !== after.status || before.last_seen !== after.last_seen;
+}
+
+// ---- stable order ----------------------------------------------------------
+
+/** Keep the rows already shown where they are; put new ones where the sort says, among them. */
+function placeRows() {
+  const compare = SORTS[state.sort];
+  if (state.resort) {
+    state.order = [...state.alerts.values()].sort(compare).map((alert) => alert.id);
+    state.resort = false;
+    return;
+  }
+  const order = state.order.filter((id) => state.alerts.has(id));
+  const shown = new Set(order);
+  const arrivals = [...state.alerts.values()].filter((alert) => !shown.has(alert.id)).sort(compare);
+  for (const alert of arrivals) {
+    const at = order.findIndex((id) => compare(alert, state.alerts.get(id)) < 0);
+    order.splice(at < 0 ? order.length : at, 0, alert.id);
+  }
+  state.order = order;
+}
+
+function ordered() {
+  return state.order.map((id) => state.alerts.get(id)).filter(Boolean);
 }
 
 // ---- live updates --------------------------------------------------------
@@ -114,16 +203,63 @@ function applyAlert(alert) {
     state.alerts.delete(alert.id);
     state.total -= 1;
   }
+  placeRows();
   renderList();
+  noticeNew(alert, false);
   if (alert.id === state.selectedId && changed(state.detail, alert)) loadDetail(alert.id);
+  if (state.selectedId === null && !WALL && state.order.length) select(state.order[0], true);
+  renderWall();
 }
 
 function applyCamera(camera) {
   const index = state.cameras.findIndex((c) => c.id === camera.id);
+  const masksChanged = index < 0 || JSON.stringify(state.cameras[index].masks) !== JSON.stringify(camera.masks);
   if (index >= 0) state.cameras[index] = camera;
   else state.cameras.push(camera);
   renderCameras();
+  if (masksChanged) loadMasks().catch(handleError);
 }
+
+// ---- the alarm ---------------------------------------------------------------
+
+/** A "new" alert this page has not rung for yet rings now (at start, all waiting ones ring once together). */
+function noticeNew(alert, quietly) {
+  if (alert.status !== "new" || state.alarmed.has(alert.id)) return;
+  state.alarmed.add(alert.id);
+  if (!quietly) ring(t("alarm_new", { label: labelText(alert.label), camera: alert.camera_name }), alert.id);
+}
+
+function ringWaiting() {
+  const waiting = [...state.alerts.values()].filter((alert) => alert.status === "new");
+  if (waiting.length) ring(t("alarm_waiting", { n: waiting.length }), waiting[0].id);
+}
+
+function ring(text, id) {
+  const open = () => (WALL ? renderWall() : select(id));
+  alarm.ring(text, { tag: `pinewatch-${id}`, onOpen: open });
+  const banner = $("alarm-banner");
+  banner.replaceChildren(
+    el("strong", {}, text),
+    el("button", { type: "button", class: "alarm-show", onclick: () => { alarm.quiet(); open(); } }, t("alarm_show")),
+    el("button", { type: "button", class: "alarm-silence", onclick: () => alarm.quiet() }, t("alarm_silence")),
+  );
+  banner.hidden = WALL; // the wall screen is the banner
+}
+
+function renderAlarmControls() {
+  $("alarm-banner").hidden = !alarm.blinking() || WALL;
+  $("alarm-banner").classList.toggle("blink", alarm.blinking());
+  const notify = alarm.notifications();
+  const notifyButton = $("notify-toggle");
+  notifyButton.hidden = notify === "unsupported";
+  notifyButton.textContent = t(`notify_${notify === "unsupported" ? "off" : notify}`);
+  notifyButton.disabled = notify !== "off";
+  $("sound-toggle").textContent = t(alarm.soundOn() ? "sound_on" : "sound_off");
+  $("sound-toggle").setAttribute("aria-pressed", String(alarm.soundOn()));
+  $("sound-blocked").hidden = alarm.audible();
+}
+
+// ---- errors and signing in -------------------------------------------------
 
 function handleError(error) {
   if (error instanceof AuthError) {
@@ -144,22 +280,24 @@ async function signIn(rejected) {
   state.me = null;
   await askForToken(rejected);
   if (feed) feed.restart();
-  else feed = liveFeed({ resync, onAlert: applyAlert, onCamera: applyCamera, onState: showConnection });
+  else feed = startFeed();
+}
+
+function startFeed() {
+  return liveFeed({ resync, onAlert: applyAlert, onCamera: applyCamera, onState: showConnection, onReconnect: flushPending });
 }
 
 // ---- selection and verdicts ----------------------------------------------
 
-function ordered() {
-  return [...state.alerts.values()].sort((a, b) => Date.parse(b.last_seen) - Date.parse(a.last_seen) || b.id - a.id);
-}
-
-function select(id) {
+/** `automatic`: the page chose it, not the operator, so the alarm goes on. */
+function select(id, automatic = false) {
   if (id === state.selectedId) return;
   disarm();
+  if (!automatic) alarm.quiet();
+  stopPlaying();
   state.selectedId = id;
   state.detail = null;
-  state.shownFrameId = null;
-  detailParts = null;
+  dropDetail();
   const url = new URL(window.location.href);
   if (id === null) url.searchParams.delete("alert");
   else url.searchParams.set("alert", id);
@@ -184,12 +322,16 @@ function canWrite() {
   return state.me !== null && WRITER_ROLES.includes(state.me.role);
 }
 
-function allowed(status) {
-  return canWrite() && state.detail !== null && NEXT_STATUSES[state.detail.status]?.includes(status);
+function allowed(status, alert = state.detail) {
+  return canWrite() && alert !== null && !state.pending.has(alert.id) && NEXT_STATUSES[alert.status]?.includes(status);
 }
 
 function arm(status) {
   disarm();
+  if (status === "dismissed" && detailParts && !detailParts.reason.value) {
+    detailParts.hint.textContent = t("reason_needed"); // a dismissal always says why
+    return;
+  }
   const verdict = VERDICTS.find((v) => v.status === status);
   state.armed = { status, timer: setTimeout(() => { disarm(); renderButtons(); }, ARM_MS) };
   renderButtons();
@@ -202,36 +344,52 @@ function disarm() {
   if (detailParts) detailParts.hint.textContent = "";
 }
 
+function savePending() {
+  localStorage.setItem(PENDING_KEY, JSON.stringify([...state.pending]));
+}
+
 async function submitVerdict(status) {
   disarm();
   if (state.busy || !allowed(status)) return;
   const id = state.detail.id;
+  const reason = detailParts.reason.value;
+  if (status === "dismissed" && !reason) {
+    detailParts.hint.textContent = t("reason_needed");
+    renderButtons();
+    return;
+  }
   const body = {
     status,
     note: detailParts.note.value.trim(),
     add_mask: status === "dismissed" && detailParts.mask.checked,
+    reason: status === "dismissed" ? reason : null,
   };
+  detailParts.note.value = "";
+  detailParts.mask.checked = false;
+  detailParts.reason.value = "";
+  await sendVerdict(id, body);
+}
+
+/** Post a verdict; when the server cannot be reached it stays queued (in this browser) and is sent later. */
+async function sendVerdict(id, body) {
   state.busy = true;
   renderButtons();
   try {
     const updated = await api(`/api/alerts/${id}/verdict`, { method: "POST", body });
-    toast(t("verdict_saved", { id, status: t(`status_${updated.status}`) }), "ok");
-    const position = ordered().findIndex((alert) => alert.id === id);
-    detailParts.note.value = "";
-    detailParts.mask.checked = false;
-    if (matchesFilter(updated)) {
-      applyAlert(updated);
-      loadDetail(id);
-    } else {
-      applyAlert(updated); // leaves the queue: go on with the alert that took its place
-      const list = ordered();
-      select(list.length ? list[Math.min(Math.max(position, 0), list.length - 1)].id : null);
-    }
+    verdictSaved(id, updated);
   } catch (error) {
-    handleError(error);
-    if (error instanceof HttpError && error.status === 409) {
-      resync(); // someone else decided first: show what the alert is now
-      loadDetail(id);
+    if (error instanceof NetworkError || (error instanceof HttpError && error.status >= 500)) {
+      state.pending.set(id, { ...body, queuedBy: state.me?.name ?? "" }); // sent only as the same user
+      savePending();
+      toast(t("verdict_queued", { id, status: t(`status_${body.status}`) }), "error");
+      renderList();
+      renderDetail();
+    } else {
+      handleError(error);
+      if (error instanceof HttpError && error.status === 409) {
+        resync(); // someone else decided first: show what the alert is now
+        if (id === state.selectedId) loadDetail(id);
+      }
     }
   } finally {
     state.busy = false;
@@ -239,17 +397,75 @@ async function submitVerdict(status) {
   }
 }
 
+function verdictSaved(id, updated) {
+  toast(t("verdict_saved", { id, status: t(`status_${updated.status}`) }), "ok");
+  const position = ordered().findIndex((alert) => alert.id === id);
+  applyAlert(updated);
+  if (id !== state.selectedId) return;
+  if (matchesFilter(updated)) {
+    loadDetail(id);
+  } else {
+    const list = ordered(); // it left the view: go on with the alert that took its place
+    select(list.length ? list[Math.min(Math.max(position, 0), list.length - 1)].id : null);
+  }
+}
+
+let flushing = false;
+async function flushPending() {
+  if (flushing || !state.pending.size) return;
+  flushing = true;
+  try {
+    for (const [id, queued] of [...state.pending]) {
+      const { queuedBy, ...body } = queued;
+      if (!state.me) break;
+      if (queuedBy !== state.me.name) {
+        state.pending.delete(id); // another user signed in here: never send it in their name
+        savePending();
+        toast(t("verdict_refused", { id, detail: t("queued_by_other", { name: queuedBy }) }), "error");
+        continue;
+      }
+      try {
+        const updated = await api(`/api/alerts/${id}/verdict`, { method: "POST", body });
+        state.pending.delete(id);
+        savePending();
+        verdictSaved(id, updated);
+      } catch (error) {
+        if (error instanceof NetworkError || (error instanceof HttpError && error.status >= 500)) break; // still away
+        state.pending.delete(id); // refused (decided by someone else, or not allowed): say so, drop it
+        savePending();
+        toast(t("verdict_refused", { id, detail: error.message }), "error");
+        if (error instanceof AuthError) signIn(true);
+      }
+    }
+  } finally {
+    flushing = false;
+    renderList();
+    renderDetail();
+  }
+}
+
 function onKey(event) {
+  alarm.quiet();
   if (event.ctrlKey || event.metaKey || event.altKey || document.querySelector("dialog[open]")) return;
   if (event.target.closest("input, textarea, select")) {
     if (event.key === "Escape") event.target.blur();
     return;
   }
   const key = event.key;
+  if (WALL) {
+    if (key === "a") acknowledgeOnWall();
+    return;
+  }
   if (key === "j" || key === "ArrowDown") move(1);
   else if (key === "k" || key === "ArrowUp") move(-1);
   else if (key === "n" && detailParts) detailParts.note.focus();
-  else if (key === "Escape") {
+  else if (key === "," || key === "ArrowLeft") step(-1);
+  else if (key === "." || key === "ArrowRight") step(1);
+  else if (key === "p") togglePlay();
+  else if (/^[1-7]$/.test(key) && detailParts && allowed("dismissed")) {
+    detailParts.reason.value = REASONS[Number(key) - 1];
+    if (!state.armed) detailParts.hint.textContent = "";
+  } else if (key === "Escape") {
     disarm();
     renderButtons();
   } else {
@@ -261,6 +477,66 @@ function onKey(event) {
   event.preventDefault();
 }
 
+// ---- the sequence player ---------------------------------------------------
+
+function resetPlayer(alertId) {
+  stopPlaying();
+  Object.assign(player, { alertId, items: [], total: 0, index: 0, key: "" });
+}
+
+/** Move along the sequence (in its order); fetch the next page when the step leaves the loaded ones. */
+async function step(delta) {
+  if (!player.items.length) return false;
+  const target = player.index + delta;
+  if (target < 0) return false;
+  if (target >= player.items.length) {
+    if (player.items.length >= player.total) return false;
+    try {
+      await loadFrames(false);
+    } catch (error) {
+      handleError(error);
+      return false;
+    }
+    if (target >= player.items.length) return false;
+  }
+  player.index = target;
+  renderDetail();
+  return true;
+}
+
+function togglePlay() {
+  if (player.timer !== null) {
+    stopPlaying();
+  } else if (player.items.length) {
+    if (player.index >= player.total - 1) player.index = 0; // at the end: play again from the start
+    player.timer = setInterval(async () => {
+      if (!(await step(1))) {
+        stopPlaying();
+        renderDetail();
+      }
+    }, PLAY_MS);
+  }
+  renderDetail();
+}
+
+function stopPlaying() {
+  clearInterval(player.timer);
+  player.timer = null;
+}
+
+function setPlayerOrder(order) {
+  stopPlaying();
+  player.order = order;
+  player.items = [];
+  player.index = 0;
+  loadFrames(true).catch(handleError);
+}
+
+/** The frame's number counted from the oldest. */
+function frameNumber(index) {
+  return player.order === "newest" ? player.total - index : index + 1;
+}
+
 // ---- rendering -----------------------------------------------------------
 
 function frameCount(n) {
@@ -269,6 +545,14 @@ function frameCount(n) {
 
 function statusBadge(status) {
   return el("span", { class: `badge status-${status}` }, t(`status_${status}`));
+}
+
+function receiving(alert) {
+  return alert.status === "confirmed" && Date.now() - Date.parse(alert.last_seen) < RECEIVING_S * 1000;
+}
+
+function ago(iso, extra = {}) {
+  return el("time", { datetime: iso, title: localTime(iso), dataset: { ago: "" }, ...extra }, timeAgo(iso));
 }
 
 function renderList() {
@@ -282,19 +566,18 @@ function renderList() {
     }
     if (row.dataset.evidence !== alert.evidence_url) {
       row.dataset.evidence = alert.evidence_url;
-      row.replaceChildren(el("img", { class: "thumb", src: withToken(alert.evidence_url), alt: "", loading: "lazy" }), el("div", { class: "row-text" }));
+      row.replaceChildren(el("img", { class: "thumb", src: alert.evidence_url, alt: "", loading: "lazy" }), el("div", { class: "row-text" }));
     }
     row.className = `alert-row status-${alert.status} label-${alert.label}`;
     row.dataset.id = alert.id;
     row.setAttribute("aria-selected", String(alert.id === state.selectedId));
     row.querySelector(".row-text").replaceChildren(
+      ...[
       el("div", { class: "row-title" }, el("strong", {}, labelText(alert.label)), ` · ${alert.camera_name}`, statusBadge(alert.status)),
-      el(
-        "div",
-        { class: "row-meta" },
-        el("time", { datetime: alert.last_seen, title: localTime(alert.last_seen) }, timeAgo(alert.last_seen)),
-        ` · ${percent(alert.score)} · ${frameCount(alert.frame_count)}`,
-      ),
+      el("div", { class: "row-meta" }, t("first_seen_short"), " ", ago(alert.first_seen), ` · ${t("score_max_short", { score: scoreText(alert.score) })} · ${frameCount(alert.frame_count)}`),
+      receiving(alert) ? el("div", { class: "row-receiving" }, t("receiving_frames")) : null,
+      state.pending.has(alert.id) ? el("div", { class: "row-pending" }, t("not_saved_short")) : null,
+      ].filter(Boolean),
     );
     return row;
   });
@@ -302,25 +585,34 @@ function renderList() {
   $("no-alerts").hidden = nodes.length > 0;
   $("alert-count").textContent = t("alerts_count", { shown: nodes.length, total: state.total });
   const waiting = list.filter((alert) => alert.status === "new").length;
-  document.title = waiting ? `(${waiting}) ${t("app_name")}` : t("app_name");
+  alarm.setTitle(waiting ? `(${waiting}) ${t("app_name")}` : t("app_name"));
+  if (!waiting && state.filter.status === "open") alarm.quiet(); // nothing new is left to announce
+}
+
+/** "last frame 12 s ago" from the heartbeat when there is one, else the last message about the camera. */
+function lastFrame(camera) {
+  const at = camera.last_frame_at || camera.last_seen;
+  if (!at) return el("span", { class: "camera-seen" }, t("never_seen"));
+  return el("span", { class: "camera-seen" }, t(camera.last_frame_at ? "last_frame" : "last_message"), " ", ago(at));
 }
 
 let cameraOptionsKey = "";
 
 function renderCameras(force = false) {
+  if (detailParts && state.detail) renderMap(state.detail); // health colours on the map
   const cameras = [...state.cameras].sort(
-    (a, b) => (CAMERA_SEVERITY[a.status] ?? 3) - (CAMERA_SEVERITY[b.status] ?? 3) || a.name.localeCompare(b.name),
+    (a, b) => (CAMERA_SEVERITY[cameraState(a)] ?? 3) - (CAMERA_SEVERITY[cameraState(b)] ?? 3) || a.name.localeCompare(b.name),
   );
   $("camera-list").replaceChildren(
     ...(cameras.length
       ? cameras.map((camera) =>
           el(
             "li",
-            { class: `camera status-${camera.status}`, title: camera.status_detail || camera.id, dataset: { id: camera.id } },
+            { class: `camera status-${cameraState(camera)}`, title: camera.status_detail || camera.id, dataset: { id: camera.id } },
             el("span", { class: "dot", "aria-hidden": "true" }),
             el("span", { class: "camera-name" }, camera.name),
-            el("span", { class: "camera-status" }, t(`cam_${camera.status}`)),
-            el("time", { class: "camera-seen", datetime: camera.last_seen || "" }, timeAgo(camera.last_seen)),
+            el("span", { class: "camera-status" }, t(`cam_${cameraState(camera)}`)),
+            lastFrame(camera),
           ),
         )
       : [el("li", { class: "empty" }, t("no_cameras"))]),
@@ -338,8 +630,58 @@ function renderCameras(force = false) {
   select.value = chosen;
 }
 
+let armedMask = null;
+
+/** Operator masks can be removed (two clicks); config masks only in the config file. */
+function renderMasks() {
+  const names = new Map(state.cameras.map((camera) => [camera.id, camera.name]));
+  $("masks").hidden = !canWrite();
+  $("mask-list").replaceChildren(
+    ...(state.masks.length
+      ? state.masks.map((mask) =>
+          el(
+            "li",
+            { class: `mask source-${mask.source}`, dataset: { id: mask.id } },
+            el("span", { class: "mask-camera" }, names.get(mask.camera_id) || mask.camera_id),
+            el(
+              "span",
+              { class: "mask-origin" },
+              mask.source === "config" ? t("mask_config") : t("mask_operator", { by: mask.created_by, id: mask.alert_id ?? "?" }),
+            ),
+            mask.deletable
+              ? el(
+                  "button",
+                  { type: "button", class: `mask-remove${armedMask === mask.id ? " armed" : ""}`, onclick: () => removeMask(mask.id) },
+                  t(armedMask === mask.id ? "mask_remove_again" : "mask_remove"),
+                )
+              : null,
+          ),
+        )
+      : [el("li", { class: "empty" }, t("no_masks"))]),
+  );
+}
+
+async function removeMask(id) {
+  if (armedMask !== id) {
+    armedMask = id;
+    renderMasks();
+    return;
+  }
+  armedMask = null;
+  try {
+    await api(`/api/masks/${id}`, { method: "DELETE" });
+    toast(t("mask_removed"), "ok");
+    await loadMasks();
+  } catch (error) {
+    handleError(error);
+    renderMasks();
+  }
+}
+
 function renderMe() {
   $("me").textContent = state.me ? t("signed_in_as", { name: state.me.name, role: roleName() }) : "";
+  $("export-csv").hidden = !canWrite();
+  $("masks").hidden = !canWrite();
   renderButtons();
 }
 
@@ -350,6 +692,12 @@ function roleName() {
 function buildDetail() {
   const note = el("textarea", { id: "verdict-note", rows: "2", maxlength: "2000" });
   const mask = el("input", { type: "checkbox", id: "verdict-mask" });
+  const reason = el(
+    "select",
+    { id: "dismiss-reason" },
+    el("option", { value: "" }, t("reason_choose")),
+    ...REASONS.map((value, index) => el("option", { value }, `${index + 1} · ${t(`reason_${value}`)}`)),
+  );
   const buttons = VERDICTS.map((verdict) =>
     el(
       "button",
@@ -363,35 +711,71 @@ function buildDetail() {
       el("kbd", {}, verdict.twoStep ? `${verdict.key} ${verdict.key}` : verdict.key),
     ),
   );
+  const control = (cls, label, onclick, text) => el("button", { type: "button", class: cls, title: t(label), "aria-label": t(label), onclick }, text);
+  const outline = el("input", { type: "checkbox", id: "toggle-outline", checked: player.outline, onchange: (e) => { player.outline = e.target.checked; player.key = ""; renderDetail(); } });
+  const closeUp = el("input", { type: "checkbox", id: "toggle-closeup", checked: player.closeUp, onchange: (e) => { player.closeUp = e.target.checked; player.key = ""; renderDetail(); } });
+  const order = el(
+    "select",
+    { id: "player-order", onchange: (e) => setPlayerOrder(e.target.value) },
+    el("option", { value: "newest" }, t("order_newest")),
+    el("option", { value: "oldest" }, t("order_oldest")),
+  );
+  order.value = player.order;
   const parts = {
     header: el("header", { class: "detail-header" }),
+    state: el("p", { class: "detail-state", role: "status" }),
     stage: el("div", { class: "stage" }),
+    caption: el("p", { class: "frame-caption" }),
+    play: control("player-play", "player_play", togglePlay, "▶"),
+    controls: null,
     filmstrip: el("ol", { class: "filmstrip", "aria-label": t("frames") }),
+    more: el("button", { type: "button", class: "frames-more", onclick: () => loadFrames(false).catch(handleError) }),
     facts: el("dl", { class: "facts" }),
+    map: el("div", { class: "alert-map", id: "alert-map", role: "img", "aria-label": t("map_label") }),
     history: el("ol", { class: "history" }),
     historyHeading: el("h3", {}, t("history")),
     hint: el("p", { class: "arm-hint", role: "status" }),
     readOnly: el("p", { class: "read-only" }, t("read_only")),
+    dismissOptions: null,
     note,
     mask,
+    reason,
     buttons,
   };
+  parts.controls = el(
+    "div",
+    { class: "player", role: "group", "aria-label": t("player") },
+    control("player-first", "player_first", () => { stopPlaying(); player.index = 0; renderDetail(); }, "⇤"),
+    control("player-prev", "player_prev", () => { stopPlaying(); step(-1); }, "←"),
+    parts.play,
+    control("player-next", "player_next", () => { stopPlaying(); step(1); }, "→"),
+    el("label", {}, order),
+    el("label", { class: "check" }, outline, el("span", {}, t("toggle_outline"))),
+    el("label", { class: "check" }, closeUp, el("span", {}, t("toggle_closeup"))),
+  );
+  parts.dismissOptions = el(
+    "div",
+    { class: "dismiss-options" },
+    el("label", { class: "reason" }, el("span", {}, t("reason_label")), reason),
+    el("label", { class: "mask" }, mask, el("span", {}, t("add_mask"))),
+  );
   const form = el(
     "form",
     { class: "verdict-form", onsubmit: (event) => event.preventDefault() },
     el("label", { class: "note" }, el("span", {}, t("verdict_note")), note),
-    el("label", { class: "mask" }, mask, el("span", {}, t("add_mask"))),
+    parts.dismissOptions,
     el("div", { class: "verdict-buttons" }, buttons),
     parts.hint,
     parts.readOnly,
   );
   $("detail").replaceChildren(
     parts.header,
+    parts.state,
     el(
       "div",
       { class: "detail-body" },
-      el("div", { class: "media" }, parts.stage, parts.filmstrip),
-      el("div", { class: "side" }, parts.facts, form, parts.historyHeading, parts.history),
+      el("div", { class: "media" }, parts.stage, parts.caption, parts.controls, parts.filmstrip, parts.more),
+      el("div", { class: "side" }, parts.facts, parts.map, form, parts.historyHeading, parts.history),
     ),
   );
   return parts;
@@ -400,7 +784,7 @@ function buildDetail() {
 function renderDetail() {
   const detail = state.detail;
   if (state.selectedId === null) {
-    $("detail").replaceChildren(el("p", { class: "empty" }, t("select_alert")));
+    $("detail").replaceChildren(el("p", { class: "empty" }, t(state.order.length ? "select_alert" : "no_alerts_waiting")));
     return;
   }
   if (!detailParts) detailParts = buildDetail();
@@ -409,42 +793,15 @@ function renderDetail() {
     renderButtons();
     return;
   }
-  const frames = [...(detail.frames || [])].sort((a, b) => Date.parse(a.captured_at) - Date.parse(b.captured_at));
-  const shown = frames.find((frame) => frame.id === state.shownFrameId) || null;
-  const picture = shown || { evidence_url: detail.evidence_url, box: detail.box };
-
   detailParts.header.replaceChildren(
     el("h2", {}, `${labelText(detail.label)} · ${detail.camera_name}`),
     statusBadge(detail.status),
     el("span", { class: "alert-id" }, t("alert_number", { id: detail.id })),
   );
-  detailParts.stage.replaceChildren(
-    evidencePicture(picture.evidence_url, picture.box, t("evidence_alt", { camera: detail.camera_name })),
-  );
-  detailParts.filmstrip.replaceChildren(
-    ...frames.map((frame, index) =>
-      el(
-        "li",
-        {},
-        el(
-          "button",
-          {
-            type: "button",
-            class: "frame",
-            "aria-current": String(shown ? frame.id === shown.id : index === frames.length - 1),
-            title: t("frame_title", { n: index + 1, time: localTime(frame.captured_at), score: percent(frame.score) }),
-            onclick: () => {
-              state.shownFrameId = frame.id;
-              renderDetail();
-            },
-          },
-          el("img", { src: withToken(frame.evidence_url), alt: "", loading: "lazy" }),
-          el("span", {}, timeOfDay(frame.captured_at)),
-        ),
-      ),
-    ),
-  );
+  renderDetailState(detail);
+  renderPlayer(detail);
   renderFacts(detail);
+  renderMap(detail);
   detailParts.history.replaceChildren(
     ...(detail.verdicts || []).map((verdict) =>
       el(
@@ -452,12 +809,116 @@ function renderDetail() {
         {},
         el("strong", {}, t("history_entry", { status: t(`status_${verdict.status}`), by: verdict.by })),
         ` · ${localTime(verdict.at)}`,
+        verdict.reason ? ` · ${t(`reason_${verdict.reason}`)}` : null,
         verdict.note ? el("q", {}, verdict.note) : null,
       ),
     ),
   );
   detailParts.historyHeading.hidden = !(detail.verdicts || []).length;
   renderButtons();
+}
+
+/** One line on what the alert is now: still burning, queued verdict, or closed (only once no frames come). */
+function renderDetailState(detail) {
+  const node = detailParts.state;
+  const pending = state.pending.get(detail.id);
+  const lastVerdict = (detail.verdicts || []).at(-1);
+  let text = "";
+  let kind = "";
+  if (pending) {
+    text = t("verdict_not_saved", { status: t(`status_${pending.status}`) });
+    kind = "pending";
+  } else if (detail.status === "confirmed") {
+    text = receiving(detail) ? t("active_receiving", { ago: timeAgo(detail.last_seen) }) : t("active_until_out");
+    kind = "active";
+  } else if (!NEXT_STATUSES[detail.status]?.length) {
+    const framesAfter = lastVerdict && Date.parse(detail.last_seen) > Date.parse(lastVerdict.at);
+    text = framesAfter ? t("frames_after_verdict") : t("verdict_final", { status: t(`status_${detail.status}`) });
+    kind = `closed${framesAfter ? " receiving" : ""}`;
+  }
+  node.textContent = text;
+  node.hidden = !text;
+  node.className = `detail-state ${kind}`;
+}
+
+function renderPlayer(detail) {
+  const frame = player.items[player.index] || null;
+  const picture = frame || { evidence_url: detail.evidence_url, box: detail.box };
+  const key = `${picture.evidence_url}|${player.outline}|${player.closeUp}`;
+  if (key !== player.key) {
+    player.key = key;
+    const shown = evidencePicture(picture.evidence_url, player.outline ? picture.box : null, t("evidence_alt", { camera: detail.camera_name }));
+    if (player.closeUp && Array.isArray(picture.box)) {
+      const [x1, y1, x2, y2] = picture.box;
+      const scale = Math.min(4, Math.max(1, 0.7 / Math.max(x2 - x1, y2 - y1, 0.01)));
+      shown.style.transformOrigin = `${((x1 + x2) / 2) * 100}% ${((y1 + y2) / 2) * 100}%`;
+      shown.style.transform = `scale(${scale})`;
+    }
+    detailParts.stage.replaceChildren(el("div", { class: `zoom${player.closeUp ? " close-up" : ""}` }, shown));
+  }
+  detailParts.caption.replaceChildren(
+    ...(frame
+      ? [
+          el("strong", { class: "frame-position" }, t("frame_position", { n: frameNumber(player.index), total: player.total })),
+          ` · ${localTime(frame.captured_at)} · `,
+          el("span", { class: "frame-score" }, t("frame_score", { score: scoreText(frame.score) })),
+        ]
+      : [t("loading")]),
+  );
+  detailParts.play.textContent = player.timer === null ? "▶" : "❚❚";
+  detailParts.play.setAttribute("aria-label", t(player.timer === null ? "player_play" : "player_pause"));
+  detailParts.play.title = t(player.timer === null ? "player_play" : "player_pause");
+  detailParts.controls.querySelector(".player-prev").disabled = player.index <= 0;
+  detailParts.controls.querySelector(".player-next").disabled = player.index >= player.total - 1;
+  // The strip holds only the pages fetched so far, rebuilt when they change.
+  const stripKey = player.items.map((f) => f.id).join(",");
+  if (detailParts.filmstrip.dataset.key !== stripKey) {
+    detailParts.filmstrip.dataset.key = stripKey;
+    detailParts.filmstrip.replaceChildren(
+      ...player.items.map((item, index) =>
+        el(
+          "li",
+          {},
+          el(
+            "button",
+            {
+              type: "button",
+              class: "frame",
+              dataset: { index },
+              title: t("frame_title", { n: frameNumber(index), time: localTime(item.captured_at), score: scoreText(item.score) }),
+              onclick: () => {
+                stopPlaying();
+                player.index = index;
+                renderDetail();
+              },
+            },
+            el("img", { src: item.evidence_url, alt: "", loading: "lazy" }),
+            el("span", {}, timeOfDay(item.captured_at)),
+          ),
+        ),
+      ),
+    );
+  }
+  for (const button of detailParts.filmstrip.querySelectorAll(".frame")) {
+    const current = Number(button.dataset.index) === player.index;
+    button.setAttribute("aria-current", String(current));
+    if (current && player.timer !== null) button.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+  const left = player.total - player.items.length;
+  detailParts.more.hidden = left <= 0;
+  detailParts.more.textContent = t("frames_more", { n: Math.min(left, FRAME_PAGE), left });
+}
+
+/** The alert's camera and ray; with a point, the rays of the other cameras' alerts that made it. */
+function renderMap(detail) {
+  const same = (a) => a.location && detail.location && a.location.latitude === detail.location.latitude && a.location.longitude === detail.location.longitude;
+  const partners = [...state.alerts.values()].filter((a) => a.id !== detail.id && a.camera_id !== detail.camera_id && same(a));
+  drawMap(detailParts.map, { cameras: state.cameras, alerts: [detail, ...partners], location: detail.location });
+}
+
+function dropDetail() {
+  detailParts?.map._pinewatch?.map.remove(); // Leaflet listens on the window: let the old map go
+  detailParts = null;
 }
 
 function renderFacts(detail) {
@@ -478,8 +939,8 @@ function renderFacts(detail) {
     ...fact("bearing", bearingSentence(detail), el("br"), el("small", {}, bearingRange(detail))),
     ...fact("location", where),
     ...fact("first_seen", el("time", { datetime: detail.first_seen, class: "first-seen" }, localTime(detail.first_seen))),
-    ...fact("last_seen", el("time", { datetime: detail.last_seen, class: "last-seen" }, localTime(detail.last_seen))),
-    ...fact("score", percent(detail.score)),
+    ...fact("last_seen", el("time", { datetime: detail.last_seen, class: "last-seen" }, localTime(detail.last_seen)), " (", ago(detail.last_seen), ")"),
+    ...fact("score_max", el("span", { class: "score-max" }, scoreText(detail.score))),
     ...fact("frames", String(detail.frame_count)),
   );
 }
@@ -489,24 +950,94 @@ function renderButtons() {
   for (const button of detailParts.buttons) {
     const status = button.dataset.status;
     button.disabled = state.busy || !allowed(status);
+    button.hidden = !NEXT_STATUSES[state.detail?.status]?.includes(status);
     button.classList.toggle("armed", state.armed?.status === status);
   }
-  detailParts.mask.disabled = !allowed("dismissed");
+  const dismissable = allowed("dismissed");
+  detailParts.mask.disabled = !dismissable;
+  detailParts.reason.disabled = !dismissable;
+  detailParts.dismissOptions.hidden = !NEXT_STATUSES[state.detail?.status]?.includes("dismissed");
   detailParts.readOnly.hidden = state.me === null || canWrite();
-  const closed = state.detail && !NEXT_STATUSES[state.detail.status]?.length;
-  if (closed && !state.armed) detailParts.hint.textContent = t("verdict_final", { status: t(`status_${state.detail.status}`) });
+}
+
+// ---- the wall screen ---------------------------------------------------------
+
+function wallAlert() {
+  return [...state.alerts.values()].filter((alert) => alert.status === "new").sort(SORTS.first_desc)[0] || null;
+}
+
+function renderWall() {
+  if (!WALL) return;
+  const alert = wallAlert();
+  const wall = $("wall");
+  wall.classList.toggle("alarming", alert !== null);
+  clearInterval(wallTimer);
+  wallTimer = null;
+  const dropWallMap = () => $("wall-map")?._pinewatch?.map.remove();
+  if (alert === null) {
+    dropWallMap();
+    const active = [...state.alerts.values()].filter((a) => a.status === "confirmed").length;
+    wall.replaceChildren(
+      el("p", { class: "wall-calm" }, t("wall_calm")),
+      active ? el("p", { class: "wall-active" }, t("wall_active", { n: active })) : null,
+    );
+    return;
+  }
+  const waiting = [...state.alerts.values()].filter((a) => a.status === "new").length;
+  if (wall.dataset.id !== String(alert.id) || !wall.querySelector(".wall-alert")) {
+    dropWallMap();
+    wall.replaceChildren(
+      el(
+        "article",
+        { class: "wall-alert", dataset: { id: alert.id } },
+        el("h2", { class: "wall-title" }, t("wall_new")),
+        el("p", { class: "wall-bearing" }, bearingSentence(alert)),
+        el("p", { class: "wall-meta" }, t("first_seen"), " ", ago(alert.first_seen), ` · ${t("score_max_short", { score: scoreText(alert.score) })}`),
+        el(
+          "div",
+          { class: "wall-body" },
+          el("div", { class: "wall-picture" }, evidencePicture(alert.evidence_url, alert.box, t("evidence_alt", { camera: alert.camera_name }))),
+          el("div", { class: "wall-map", id: "wall-map", role: "img", "aria-label": t("map_label") }),
+        ),
+        alert.location ? el("p", { class: "wall-location" }, `${coordinates(alert.location)} ${t("uncertainty", { radius: distance(alert.location.uncertainty_m) })}`) : null,
+        el("p", { class: "wall-waiting" }),
+        el("button", { type: "button", class: "verdict verdict-acknowledged wall-ack", onclick: acknowledgeOnWall }, el("span", {}, t("btn_ack")), el("kbd", {}, "a")),
+      ),
+    );
+  }
+  wall.dataset.id = alert.id;
+  const same = (a) => a.location && alert.location && a.location.latitude === alert.location.latitude && a.location.longitude === alert.location.longitude;
+  const partners = [...state.alerts.values()].filter((a) => a.id !== alert.id && a.camera_id !== alert.camera_id && same(a));
+  drawMap($("wall-map"), { cameras: state.cameras, alerts: [alert, ...partners], location: alert.location });
+  wall.querySelector(".wall-waiting").textContent = waiting > 1 ? t("wall_more", { n: waiting - 1 }) : "";
+  const ack = wall.querySelector(".wall-ack");
+  ack.hidden = !canWrite();
+  ack.disabled = !allowed("acknowledged", alert);
+  wallTimer = setInterval(() => alarm.beep(), WALL_REPEAT_MS); // until acknowledged
+}
+
+function acknowledgeOnWall() {
+  const alert = wallAlert();
+  if (alert && allowed("acknowledged", alert)) sendVerdict(alert.id, { status: "acknowledged", note: "", add_mask: false, reason: null });
 }
 
 function rerender() {
   renderList();
   renderCameras(true);
   renderMe();
-  const draft = detailParts && { note: detailParts.note.value, mask: detailParts.mask.checked };
-  detailParts = null;
+  renderAlarmControls();
+  const draft = detailParts && { note: detailParts.note.value, mask: detailParts.mask.checked, reason: detailParts.reason.value };
+  dropDetail();
+  player.key = "";
   renderDetail();
   if (draft && detailParts) {
     detailParts.note.value = draft.note;
     detailParts.mask.checked = draft.mask;
+    detailParts.reason.value = draft.reason;
+  }
+  if (WALL) {
+    $("wall").dataset.id = "";
+    renderWall();
   }
 }
 
@@ -515,30 +1046,51 @@ function rerender() {
 function start() {
   translatePage();
   wireLanguageButtons();
+  wireTheme();
   onLanguageChange(rerender);
   adoptTokenFromUrl();
+  document.body.classList.toggle("wall", WALL);
+  $("wall").hidden = !WALL;
 
   $("filter-status").addEventListener("change", (event) => {
     state.filter.status = event.target.value;
+    state.resort = true;
     resync();
   });
   $("filter-camera").addEventListener("change", (event) => {
     state.filter.camera = event.target.value;
+    state.resort = true;
     resync();
   });
-  $("sign-out").addEventListener("click", () => {
-    token.clear();
+  $("sort").value = state.sort;
+  $("sort").addEventListener("change", (event) => {
+    state.sort = event.target.value;
+    localStorage.setItem(SORT_KEY, state.sort);
+    state.resort = true;
+    placeRows();
+    renderList();
+  });
+  $("sign-out").addEventListener("click", async () => {
+    await endSession();
     signIn(false);
   });
+  $("export-csv").addEventListener("click", () => download("/api/alerts.csv", "pinewatch-alerts.csv").catch(handleError));
+  $("notify-toggle").addEventListener("click", () => alarm.askNotifications());
+  $("sound-toggle").addEventListener("click", () => alarm.setSound(!alarm.soundOn()));
+  alarm.onChange(renderAlarmControls);
+  alarm.prepare(); // creates the audio context early, so a blocked one shows at once
+  renderAlarmControls();
   document.addEventListener("keydown", onKey);
+  document.addEventListener("pointerdown", () => alarm.quiet());
   setInterval(() => {
-    renderList();
-    renderCameras();
-  }, 30_000); // keeps "5 min ago" true
+    refreshAges(); // ages keep counting, with or without the server
+    renderAlarmControls();
+  }, 1000);
+  setInterval(() => state.pending.size && flushPending(), FLUSH_MS);
 
   const wanted = Number(new URL(window.location.href).searchParams.get("alert")); // the link in notifications
   if (token.get()) {
-    feed = liveFeed({ resync, onAlert: applyAlert, onCamera: applyCamera, onState: showConnection });
+    feed = startFeed();
     if (wanted) select(wanted);
   } else {
     signIn(false).then(() => wanted && select(wanted));

@@ -1,8 +1,9 @@
 // Ranger page (phones): the newest active alerts, where to look, and a map link.
-import { AuthError, ForbiddenError, NetworkError, adoptTokenFromUrl, api, liveFeed, token, withToken } from "./api.js";
+import { AuthError, ForbiddenError, NetworkError, adoptTokenFromUrl, api, endSession, liveFeed, startSession, token } from "./api.js";
 import { bearingRange, bearingSentence, coordinates, distance, labelText, localTime, mapLinks, timeAgo, timeOfDay } from "./format.js";
 import { language, onLanguageChange, t, translatePage, wireLanguageButtons } from "./i18n.js";
-import { askForToken, el, evidencePicture, hideBanner, showBanner, showConnection, toast } from "./ui.js";
+import { cameraBlind, cameraState, drawMap } from "./map.js";
+import { askForToken, el, evidencePicture, hideBanner, refreshAges, showBanner, showConnection, toast, wireTheme } from "./ui.js";
 
 // Alerts a ranger still has to care about; dismissed ones were false alarms.
 const ACTIVE_STATUSES = ["confirmed", "acknowledged", "new"];
@@ -10,7 +11,7 @@ const WINDOW_MS = 24 * 3600 * 1000; // older alerts are history, not news
 const PER_STATUS = 20;
 const MAX_CARDS = 30;
 
-const state = { alerts: new Map(), me: null, updatedAt: null };
+const state = { alerts: new Map(), cameras: [], me: null, updatedAt: null };
 let feed = null;
 const cards = new Map(); // alert id -> { key, node }
 const $ = (id) => document.getElementById(id);
@@ -31,7 +32,9 @@ async function loadAlerts() {
 
 async function resync() {
   try {
-    await Promise.all([state.me ? null : api("/api/me").then((me) => (state.me = me)), loadAlerts()]);
+    if (!state.me) state.me = await startSession(); // the session cookie authorises the pictures and the feed
+    await Promise.all([loadAlerts(), api("/api/cameras").then((page) => (state.cameras = page.items))]);
+    render();
     hideBanner();
   } catch (error) {
     handleError(error);
@@ -44,7 +47,8 @@ function applyAlert(alert) {
   else state.alerts.delete(alert.id);
   state.updatedAt = new Date().toISOString();
   render();
-  if (isNew && isActive(alert) && navigator.vibrate) navigator.vibrate([300, 150, 300]);
+  // Browsers allow vibrating only after the user has touched the page.
+  if (isNew && isActive(alert) && navigator.vibrate && navigator.userActivation?.hasBeenActive) navigator.vibrate([300, 150, 300]);
 }
 
 function handleError(error) {
@@ -65,7 +69,12 @@ async function signIn(rejected) {
 }
 
 function startFeed() {
-  return liveFeed({ resync, onAlert: applyAlert, onCamera: () => {}, onState: showConnection });
+  return liveFeed({ resync, onAlert: applyAlert, onCamera: applyCamera, onState: showConnection });
+}
+
+function applyCamera(camera) {
+  state.cameras = [...state.cameras.filter((c) => c.id !== camera.id), camera].sort((a, b) => a.id.localeCompare(b.id));
+  render();
 }
 
 function card(alert) {
@@ -79,13 +88,13 @@ function card(alert) {
       { class: "card-head" },
       el("span", { class: "card-label" }, labelText(alert.label)),
       el("span", { class: `badge status-${alert.status}` }, t(`ranger_status_${alert.status}`)),
-      el("time", { class: "ago", datetime: alert.last_seen, title: localTime(alert.last_seen) }, timeAgo(alert.last_seen)),
+      el("time", { class: "ago", datetime: alert.last_seen, title: localTime(alert.last_seen), dataset: { ago: "" } }, timeAgo(alert.last_seen)),
     ),
     el("p", { class: "bearing" }, bearingSentence(alert)),
     bearingRange(alert) ? el("p", { class: "bearing-range" }, bearingRange(alert)) : null,
     el(
       "a",
-      { class: "picture", href: withToken(alert.evidence_url), target: "_blank", rel: "noopener", title: t("open_image") },
+      { class: "picture", href: alert.evidence_url, target: "_blank", rel: "noopener", title: t("open_image") },
       evidencePicture(alert.evidence_url, alert.box, t("evidence_alt", { camera: cameraName })),
     ),
     alert.location
@@ -127,6 +136,19 @@ function render() {
   });
   for (const id of [...cards.keys()]) if (!state.alerts.has(id)) cards.delete(id);
   $("cards").replaceChildren(...nodes);
+  const blind = state.cameras.filter(cameraBlind);
+  $("blind").hidden = !blind.length;
+  $("blind").replaceChildren(
+    el("strong", {}, t("blind_cameras")),
+    " ",
+    blind.map((camera) => `${camera.name} (${t(`cam_${cameraState(camera)}`)})`).join(", "),
+  );
+  const shown = alerts.filter((alert) => alert.bearing_deg != null);
+  $("ranger-map").hidden = !state.cameras.length;
+  if (state.cameras.length) {
+    const point = alerts.find((alert) => alert.location)?.location || null;
+    drawMap($("ranger-map"), { cameras: state.cameras, alerts: shown, location: point });
+  }
   $("no-active").hidden = alerts.length > 0;
   $("updated").textContent = state.updatedAt ? t("updated_at", { time: timeOfDay(state.updatedAt) }) : "";
   $("me").textContent = state.me ? t("signed_in_as", { name: state.me.name, role: t(`role_${state.me.role}`) }) : "";
@@ -138,11 +160,13 @@ function start() {
   wireLanguageButtons();
   onLanguageChange(render);
   adoptTokenFromUrl();
-  $("sign-out").addEventListener("click", () => {
-    token.clear();
+  wireTheme();
+  $("sign-out").addEventListener("click", async () => {
+    await endSession();
     signIn(false);
   });
-  setInterval(render, 30_000); // keeps "5 min ago" true
+  setInterval(() => refreshAges(), 1000); // ages keep counting, with or without the server
+  setInterval(render, 30_000);
   if (token.get()) feed = startFeed();
   else signIn(false);
 }

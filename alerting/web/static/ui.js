@@ -1,5 +1,6 @@
-// DOM helpers both pages share: element builder, token dialog, banner, toast, evidence picture.
-import { token, withToken } from "./api.js";
+// DOM helpers both pages share: element builder, token dialog, banner, toast, evidence picture, theme.
+import { token } from "./api.js";
+import { timeAgo } from "./format.js";
 import { onLanguageChange, t } from "./i18n.js";
 
 /** el("div", {class: "x", onclick: f}, child, "text") — text always goes in as text, never as HTML. */
@@ -80,7 +81,7 @@ export function showConnection(state) {
 
 /** The evidence JPEG (boxes already drawn) with the normalised box outlined on top. */
 export function evidencePicture(evidenceUrl, box, alt) {
-  const image = el("img", { src: withToken(evidenceUrl), alt, decoding: "async" });
+  const image = el("img", { src: evidenceUrl, alt, decoding: "async" }); // the session cookie authorises it
   const picture = el("div", { class: "evidence" }, image);
   image.addEventListener("error", () => picture.classList.add("broken"));
   if (Array.isArray(box) && box.length === 4) {
@@ -99,4 +100,43 @@ export function evidencePicture(evidenceUrl, box, alt) {
     );
   }
   return picture;
+}
+
+// ---- the night theme (remembered in this browser) ----------------------------
+
+const THEME_KEY = "pinewatch.theme";
+
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  const button = document.getElementById("theme-toggle");
+  if (button) {
+    const label = t(theme === "dark" ? "theme_light" : "theme_dark");
+    button.setAttribute("aria-pressed", String(theme === "dark"));
+    if (button.classList.contains("icon")) {
+      button.textContent = { dark: "☀" }[theme] || "☾"; // a phone's bar has no room for words
+      button.setAttribute("aria-label", label);
+      button.title = label;
+    } else {
+      button.textContent = label;
+    }
+  }
+}
+
+/** Wire the #theme-toggle button; the choice stays in localStorage. */
+export function wireTheme() {
+  const current = () => localStorage.getItem(THEME_KEY) || "day"; // "day" or "dark"
+  applyTheme(current());
+  document.getElementById("theme-toggle")?.addEventListener("click", () => {
+    localStorage.setItem(THEME_KEY, { dark: "day", day: "dark" }[current()] || "dark");
+    applyTheme(current());
+  });
+  onLanguageChange(() => applyTheme(current()));
+}
+
+/** Ages ("3 min ago") keep counting between renders: every <time data-ago> is refreshed from the clock. */
+export function refreshAges(root = document) {
+  for (const node of root.querySelectorAll("time[data-ago]")) {
+    const text = timeAgo(node.getAttribute("datetime"));
+    if (node.textContent !== text) node.textContent = text;
+  }
 }

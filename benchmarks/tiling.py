@@ -1,4 +1,8 @@
-"""Optional tiling for frames much larger than the model input.
+"""Tiling, kept only to measure it against a larger input (benchmarks/tiles_vs_input.py).
+
+It left the runtime (the `detector.tiling` setting) because it measured worse: on the boxed
+wc-s frames, 640-px tiles cost 2.5x the CPU time of one 1280-px input and found no more smoke
+(benchmarks/TILES.md).
 
 Shrinking a 4K frame to 640 px makes a distant plume 6x smaller; running overlapping tiles at
 closer to native resolution keeps it visible. The whole frame runs too (in the same batch) so

@@ -1,0 +1,49 @@
+"""Recall by native box width: the small-smoke benchmark's arithmetic."""
+
+from pathlib import Path
+
+import pytest
+
+from detector.evaluate import GroundTruth, LabelledImage, best_score_on_truths, labelled_frames, recall_by_size, size_bucket
+from detector.types import Detection
+
+
+def test_buckets_cover_every_width():
+    assert [size_bucket(w) for w in (0, 15.9, 16, 31.9, 32, 63.9, 64, 5000)] == ["<16", "<16", "16-32", "16-32", "32-64", "32-64", ">64", ">64"]
+
+
+def test_recall_by_size_counts_each_truth_in_its_bucket():
+    small = GroundTruth("smoke", (0.10, 0.50, 0.11, 0.52))  # 12.8 px wide in a 1280 px frame
+    medium = GroundTruth("smoke", (0.50, 0.50, 0.52, 0.52))  # 25.6 px
+    large = GroundTruth("smoke", (0.20, 0.20, 0.40, 0.40))  # 256 px
+    image = LabelledImage(
+        Path("a.jpg"),
+        1280,
+        [small, medium, large],
+        [
+            Detection("smoke", 0.9, (0.50, 0.50, 0.52, 0.52)),  # exact on medium
+            Detection("smoke", 0.9, (0.20, 0.20, 0.33, 0.40)),  # IoU 0.65 on large
+            Detection("smoke", 0.1, small.box),  # below the threshold: not found
+            Detection("fire", 0.9, small.box),  # wrong class: not found
+        ],
+    )
+    rows = {r.bucket: r for r in recall_by_size([image], "smoke", 0.25)}
+    assert rows["<16"].ground_truths == 1 and rows["<16"].recall_iou30 == 0.0
+    assert rows["16-32"].recall_iou50 == 1.0
+    assert rows[">64"].recall_iou50 == 1.0 and rows["32-64"].ground_truths == 0
+    assert best_score_on_truths(image, "smoke") == pytest.approx(0.9)
+
+
+def test_loose_box_counts_at_iou_30_only():
+    truth = GroundTruth("smoke", (0.0, 0.0, 0.1, 0.1))
+    loose = Detection("smoke", 0.5, (0.0, 0.0, 0.1, 0.25))  # IoU 0.4
+    (row,) = [r for r in recall_by_size([LabelledImage(Path("b.jpg"), 640, [truth], [loose])], "smoke", 0.25) if r.ground_truths]
+    assert (row.recall_iou50, row.recall_iou30) == (0.0, 1.0)
+
+
+def test_labelled_frames_pairs_images_with_their_labels(tmp_path):
+    (tmp_path / "labels").mkdir()
+    for name in ("1_+00000.jpg", "2_+00060.jpg"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "labels" / "2_+00060.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    assert labelled_frames(tmp_path) == [(tmp_path / "2_+00060.jpg", tmp_path / "labels" / "2_+00060.txt")]

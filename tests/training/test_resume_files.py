@@ -1,0 +1,33 @@
+"""What a later session needs to resume training: found in the run folder, else in models/training."""
+
+from pathlib import Path
+
+import pytest
+
+from detector.training.train import TrainSettings, committed_checkpoint, keep_for_next_session, last_checkpoint, resume_source
+
+
+def _settings(tmp_path: Path) -> TrainSettings:
+    return TrainSettings(data_yaml=tmp_path / "data.yaml", project=tmp_path / "runs", name="run-x")
+
+
+def test_keep_copies_checkpoint_args_and_curves_and_resume_finds_them(tmp_path):
+    settings = _settings(tmp_path)
+    run = settings.project / settings.name
+    (run / "weights").mkdir(parents=True)
+    for name, text in (("weights/last.pt", "last"), ("weights/best.pt", "best"), ("results.csv", "epoch\n1\n"), ("args.yaml", "epochs: 30\n")):
+        (run / name).write_text(text)
+    models = tmp_path / "models"
+    models.mkdir()
+    kept = keep_for_next_session(settings, models)
+    assert {p.name for p in kept} == {"run-x-last.pt", "run-x-best.pt", "run-x-results.csv", "run-x-args.yaml"}
+    assert resume_source(settings, models) == last_checkpoint(settings)  # this machine's run first
+    for name in ("weights/last.pt", "weights/best.pt", "results.csv", "args.yaml"):
+        (run / name).unlink()
+    assert resume_source(settings, models) == committed_checkpoint("run-x", models)  # a fresh clone
+    assert committed_checkpoint("run-x", models).read_text() == "last"
+
+
+def test_nothing_to_resume_names_both_places(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run-x-last.pt"):
+        resume_source(_settings(tmp_path), tmp_path / "models")
