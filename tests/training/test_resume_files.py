@@ -15,14 +15,14 @@ def test_keep_copies_checkpoint_args_and_curves_and_resume_finds_them(tmp_path):
     settings = _settings(tmp_path)
     run = settings.project / settings.name
     (run / "weights").mkdir(parents=True)
-    for name, text in (("weights/last.pt", "last"), ("weights/best.pt", "best"), ("results.csv", "epoch\n1\n"), ("args.yaml", "epochs: 30\n")):
+    for name, text in (("weights/last.pt", "last"), ("results.csv", "epoch\n1\n"), ("args.yaml", "epochs: 30\n")):
         (run / name).write_text(text)
     models = tmp_path / "models"
     models.mkdir()
     kept = keep_for_next_session(settings, models)
-    assert {p.name for p in kept} == {"run-x-last.pt", "run-x-best.pt", "run-x-results.csv", "run-x-args.yaml"}
+    assert {p.name for p in kept} == {"run-x-last.pt", "run-x-results.csv", "run-x-args.yaml"}  # no best epoch yet
     assert resume_source(settings, models) == last_checkpoint(settings)  # this machine's run first
-    for name in ("weights/last.pt", "weights/best.pt", "results.csv", "args.yaml"):
+    for name in ("weights/last.pt", "results.csv", "args.yaml"):
         (run / name).unlink()
     assert resume_source(settings, models) == committed_checkpoint("run-x", models)  # a fresh clone
     assert committed_checkpoint("run-x", models).read_text() == "last"
