@@ -477,7 +477,7 @@ def test_operator_masks_are_listed_and_removed(browser, web_service):
     _open_console(browser, web_service)
     row = f'#mask-list .mask[data-id="{mask["id"]}"]'
     wait_for(lambda: f"added by olivia on dismissing alert #{alert['id']}" in _text(browser, row), 10, 0.1, "the mask listed")
-    assert "Tháp 2" in _text(browser, row)
+    wait_for(lambda: "Tháp 2" in _text(browser, row), 10, 0.1, "the mask names its camera")
     _one(browser, f"{row} .mask-remove").click()
     assert _text(browser, f"{row} .mask-remove") == "Click again to remove"
     assert any(m["id"] == mask["id"] for m in web_service.get("/api/masks").json()["items"]), "one click removes nothing"

@@ -111,7 +111,10 @@ async function loadAlerts() {
 async function loadCameras() {
   state.cameras = (await api("/api/cameras")).items;
   renderCameras();
-  if (state.masks.length) renderMasks(); // masks name their camera: the names may arrive after them
+  // Masks name their camera, and the names may arrive after the masks: re-render them only
+  // when a name changed, so rows (and a half-pressed Remove) stay put otherwise.
+  const names = state.cameras.map((camera) => `${camera.id}\t${camera.name}`).join("\n");
+  if (names !== maskNamesKey && state.masks.length) renderMasks();
 }
 
 async function loadMasks() {
@@ -631,9 +634,11 @@ function renderCameras(force = false) {
 }
 
 let armedMask = null;
+let maskNamesKey = null; // camera names the mask list was last drawn with
 
 /** Operator masks can be removed (two clicks); config masks only in the config file. */
 function renderMasks() {
+  maskNamesKey = state.cameras.map((camera) => `${camera.id}\t${camera.name}`).join("\n");
   const names = new Map(state.cameras.map((camera) => [camera.id, camera.name]));
   $("masks").hidden = !canWrite();
   $("mask-list").replaceChildren(
