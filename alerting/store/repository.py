@@ -43,8 +43,8 @@ class AlertFilter:
     offset: int = 0
 
 
-def list_alerts(session: Session, query: AlertFilter) -> tuple[list[Alert], int]:
-    """One page, newest (by last_seen) first, and the total that matched."""
+def _alert_conditions(query: AlertFilter) -> list:
+    """The WHERE clauses of an alert filter (status, camera, time overlap), for listing and export alike."""
     conditions = []
     if query.status:
         conditions.append(Alert.status == query.status)
@@ -54,6 +54,12 @@ def list_alerts(session: Session, query: AlertFilter) -> tuple[list[Alert], int]
         conditions.append(Alert.last_seen >= query.since)
     if query.until:
         conditions.append(Alert.first_seen <= query.until)
+    return conditions
+
+
+def list_alerts(session: Session, query: AlertFilter) -> tuple[list[Alert], int]:
+    """One page, newest (by last_seen) first, and the total that matched."""
+    conditions = _alert_conditions(query)
     total = session.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
     rows = session.scalars(
         select(Alert)
@@ -183,15 +189,7 @@ def list_frames(session: Session, alert_id: int, offset: int, limit: int, newest
 
 def export_alerts(session: Session, query: AlertFilter) -> list[Alert]:
     """Alerts matching the filter (limit and offset ignored), oldest first, with camera and verdicts."""
-    conditions = []
-    if query.status:
-        conditions.append(Alert.status == query.status)
-    if query.camera_id:
-        conditions.append(Alert.camera_id == query.camera_id)
-    if query.since:
-        conditions.append(Alert.last_seen >= query.since)
-    if query.until:
-        conditions.append(Alert.first_seen <= query.until)
+    conditions = _alert_conditions(query)
     return list(
         session.scalars(
             select(Alert)
