@@ -4,7 +4,7 @@
         [--model models/pinewatch-smoke.onnx] [--imgsz 640] [--threads 0]
 
 A separate process serves real 1280x960 tower-camera JPEGs (../shared/sequences) at
-/cam/<n>; each request gets the next image, so no camera looks frozen. The worker runs in this
+/cam/<n>; each request gets that camera's next timelapse frame. The worker runs in this
 process with a private Redis, exactly as `pinewatch run` would. Every 10 s it prints the frames
 handled, frames dropped by the detector, slots skipped and the detector queue; at the end, the
 frame-to-publish latency (capture -> detected, judged, events spooled) percentiles after the
@@ -33,7 +33,9 @@ IMAGES = Path(__file__).resolve().parents[2] / "shared" / "sequences"
 def serve_cameras(port_file: Path, images_dir: Path) -> None:
     """Child process: the camera farm."""
     images = [p.read_bytes() for p in sorted(images_dir.glob("*/*.jpg"))]
-    counter = iter(range(10**12))
+    # Each camera walks the timelapses in order from its own offset, so no camera looks frozen
+    # and smoke persists across a camera's samples as it would in the field (the vote can confirm).
+    requests_per_camera: dict[int, int] = {}
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -43,7 +45,8 @@ def serve_cameras(port_file: Path, images_dir: Path) -> None:
         def do_GET(self) -> None:
             camera = int(self.path.rsplit("/", 1)[-1])
             with lock:
-                body = images[(camera * 7 + next(counter)) % len(images)]
+                step = requests_per_camera[camera] = requests_per_camera.get(camera, -1) + 1
+            body = images[(camera * 7 + step) % len(images)]
             self.send_response(200)
             self.send_header("Content-Type", "image/jpeg")
             self.send_header("Content-Length", str(len(body)))
