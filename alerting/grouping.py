@@ -7,6 +7,8 @@ closed: only frames captured before that verdict still join it (they were in
 flight); later smoke at that place opens a new alert, because a real fire can
 start where a false positive was, or flare up where one was put out. A
 confirmed alert stays open: it keeps its frames until it is marked out.
+
+Incidents (one fire seen by several cameras) are grouped by the rules at the end.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from alerting import geo
 from pinewatch.core.messages import BoxDetection
 
 Box = list[float]
 CLOSED = ("dismissed", "other_smoke", "out")  # alerting.store.models.CLOSED_STATUSES
+NOT_A_FIRE = ("dismissed", "other_smoke")  # verdicts after which an alert's cone says nothing of where a fire is
 
 
 @dataclass(frozen=True)
@@ -102,3 +106,67 @@ def group_detections(
 def merged_label(current: str, incoming: str) -> str:
     """Fire outranks smoke: once flames are seen the alert is about fire."""
     return "fire" if "fire" in (current, incoming) else "smoke"
+
+
+# --- incidents (issue 11): which alerts of different cameras are one fire? -------
+
+
+@dataclass(frozen=True)
+class Sight:
+    """What incident grouping needs to know of an alert: its time span, its camera's cone
+    towards the smoke (widened by the calibration error) and its own located point."""
+
+    alert_id: int
+    camera_id: str
+    first_seen: datetime
+    last_seen: datetime
+    status: str
+    sighting: geo.Sighting | None
+    point: tuple[float, float, float] | None = None  # latitude, longitude, uncertainty_m
+
+
+def overlap_in_time(a: Sight, b: Sight, window: timedelta) -> bool:
+    """The alerts' spans, each widened by the window, overlap."""
+    return a.first_seen - window <= b.last_seen and b.first_seen - window <= a.last_seen
+
+
+def same_fire(a: Sight, b: Sight, window: timedelta, max_range_m: float) -> bool:
+    """Two cameras' alerts see one fire: within the window, their cones cross (cut at the
+    farthest range a camera sees smoke), or their located points lie within each other's
+    uncertainty. A closed alert (dismissed, other smoke, out) draws nothing in: smoke after it
+    is a new fire. Alerts of one camera are kept apart here on purpose: the alert rules above
+    split them, and they meet in one incident only through another camera."""
+    if a.camera_id == b.camera_id or a.status in CLOSED or b.status in CLOSED:
+        return False
+    if not overlap_in_time(a, b, window):
+        return False
+    if a.sighting is not None and b.sighting is not None:
+        if geo.triangulate([a.sighting, b.sighting], max_range_m) is not None:
+            return True
+    if a.point is not None and b.point is not None:
+        distance = geo.haversine_m(a.point[0], a.point[1], b.point[0], b.point[1])
+        return distance <= a.point[2] + b.point[2]
+    return False
+
+
+# Most pressing first: a burning fire, then what nobody has looked at, then what is being looked at.
+INCIDENT_STATUS_ORDER = ("confirmed", "new", "acknowledged", "out", "other_smoke", "dismissed")
+
+
+def incident_status(statuses: list[str]) -> str:
+    """An incident's status is its most pressing alert's."""
+    return min(statuses, key=INCIDENT_STATUS_ORDER.index) if statuses else "dismissed"
+
+
+def incident_point(sights: list[Sight], max_range_m: float) -> geo.Estimate | None:
+    """One point for an incident: its cameras' latest cones crossed (geo.triangulate keeps the
+    cameras whose cones share a region). Dismissed and other-smoke alerts take no part; an
+    alert marked out still says where the fire was."""
+    latest: dict[str, Sight] = {}
+    for sight in sights:
+        if sight.sighting is None or sight.status in NOT_A_FIRE:
+            continue
+        known = latest.get(sight.camera_id)
+        if known is None or (sight.last_seen, sight.alert_id) > (known.last_seen, known.alert_id):
+            latest[sight.camera_id] = sight
+    return geo.triangulate([s.sighting for s in latest.values()], max_range_m)

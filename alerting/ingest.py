@@ -14,12 +14,14 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from alerting import geo
+from alerting import geo, incidents
+from alerting import escalation
+from alerting.escalation import Routing
 from alerting.grouping import OpenAlert, group_detections, merged_label
 from alerting.notify.outbox import Recipient, enqueue, recipients_from_config
 from alerting.store.db import write_session
 from alerting.store.models import Alert, AlertFrame, Camera, ProcessedEvent, utcnow
-from pinewatch.core.config import AlertingConfig
+from pinewatch.core.config import AlertingConfig, FireDangerConfig
 from pinewatch.core.live import centre_masked
 from pinewatch.core.messages import DetectionEvent, HealthEvent
 
@@ -31,15 +33,17 @@ class Rules:
     max_range_m: float
     bearing_error_deg: float
     recipients: tuple[Recipient, ...]
+    routing: Routing | None = None  # issue 12: groups, levels, escalation (None: plain recipients only)
 
     @classmethod
-    def from_config(cls, alerting: AlertingConfig) -> Rules:
+    def from_config(cls, alerting: AlertingConfig, fire_danger: FireDangerConfig | None = None) -> Rules:
         return cls(
             alert_window=timedelta(seconds=alerting.alert_window_s),
             triangulation_window=timedelta(seconds=alerting.triangulation_window_s),
             max_range_m=alerting.triangulation_max_range_m,
             bearing_error_deg=alerting.bearing_error_deg,
             recipients=tuple(recipients_from_config(alerting.notify)),
+            routing=Routing.from_config(alerting.notify, fire_danger or FireDangerConfig()),
         )
 
 
@@ -78,11 +82,13 @@ def ingest_detection(factory: sessionmaker[Session], event: DetectionEvent, rule
             if group.alert_id is None:
                 alert = _open_alert(session, camera, event, best.label, best.score, best.box)
                 enqueue(session, alert.id, "new", list(rules.recipients))
+                escalation.opened(session, alert, camera, rules.routing)  # the day's level, area groups (issue 12)
                 result.created.append(alert.id)
             else:
                 alert = by_id[group.alert_id]
                 _join(alert, event, best.label, best.score, best.box)
                 result.updated.append(alert.id)
+            _keep_before(alert, event)
             session.add(
                 AlertFrame(
                     alert_id=alert.id,
@@ -103,6 +109,8 @@ def ingest_detection(factory: sessionmaker[Session], event: DetectionEvent, rule
         session.flush()
         for alert in touched:
             locate(session, alert, rules)
+        for alert in touched:  # one fire seen by several cameras is one incident (issue 11)
+            incidents.assign(session, alert, rules)
     return result
 
 
@@ -117,6 +125,8 @@ def apply_health(factory: sessionmaker[Session], event: HealthEvent) -> bool:
         camera.status = event.status
         camera.status_detail = event.detail
         camera.status_at = event.at
+        if event.frame_mode is not None and event.frame_mode != camera.frame_mode:  # issue 12: night / IR
+            camera.frame_mode, camera.frame_mode_at = event.frame_mode, event.at
         camera.revision += 1
         camera.updated_at = utcnow()
         return True
@@ -168,6 +178,13 @@ def _join(alert: Alert, event: DetectionEvent, label: str, score: float, box: li
     alert.label = merged_label(alert.label, label)
     alert.frame_count += 1
     _touch(alert)
+
+
+def _keep_before(alert: Alert, event: DetectionEvent) -> None:
+    """The camera's last clean frame, sent with the first detection after it: the first one an alert
+    gets stays (a later one may be a frame inside the same fire that the detector missed)."""
+    if event.before_path is not None and alert.before_path is None:
+        alert.before_path, alert.before_at = event.before_path, event.before_at
 
 
 def _touch(alert: Alert) -> None:

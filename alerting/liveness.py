@@ -50,6 +50,7 @@ class Liveness:
     last_frame_age_s: float | None
     worker: str | None
     detail: str
+    frame_mode: str | None = None  # the latest heartbeat's (issue 12); None when offline or not sent
 
 
 class CameraLiveOut(CameraOut):
@@ -91,9 +92,9 @@ class LivenessReader:
             elif age > self.offline_after_s:
                 result[camera_id] = Liveness("offline", beat.at, age, beat.worker, f"no frame for {age:.0f}s")
             elif age > 2 * beat.interval_s + STALE_GRACE_S:
-                result[camera_id] = Liveness("stale", beat.at, age, beat.worker, f"no frame for {age:.0f}s")
+                result[camera_id] = Liveness("stale", beat.at, age, beat.worker, f"no frame for {age:.0f}s", beat.frame_mode)
             else:
-                result[camera_id] = Liveness("online", beat.at, age, beat.worker, "")
+                result[camera_id] = Liveness("online", beat.at, age, beat.worker, "", beat.frame_mode)
         return result
 
     def _camera_heartbeats(self, camera_ids: list[str]) -> dict[str, CameraHeartbeat]:

@@ -42,17 +42,24 @@ def mask_table(session: Session) -> dict[str, str]:
     }
 
 
-def publish(client: redis.Redis, table: dict[str, str]) -> int:
-    """Replace the published masks with `table`; returns the new revision."""
+def publish(client: redis.Redis, table: dict[str, str], key: str = MASKS_KEY, revision_key: str = MASKS_REVISION_KEY) -> int:
+    """Replace the published hash with `table`; returns the new revision."""
     with client.pipeline(transaction=True) as pipe:
-        pipe.delete(MASKS_KEY)
+        pipe.delete(key)
         if table:
-            pipe.hset(MASKS_KEY, mapping=table)
-        pipe.incr(MASKS_REVISION_KEY)
+            pipe.hset(key, mapping=table)
+        pipe.incr(revision_key)
         return int(pipe.execute()[-1])
 
 
 class MaskPublisher:
+    # What it publishes; alerting.danger.publish.VotePublisher publishes each camera's
+    # fire-danger vote the same way under its own keys (issue 12).
+    key, revision_key, what = MASKS_KEY, MASKS_REVISION_KEY, "operator masks"
+
+    def table(self, session: Session) -> dict[str, str]:
+        return mask_table(session)
+
     def __init__(self, client: redis.Redis, factory: sessionmaker[Session], poll_s: float = POLL_S) -> None:
         self.client = client
         self.factory = factory
@@ -62,11 +69,11 @@ class MaskPublisher:
     def sync(self) -> bool:
         """Publish if the store's masks changed or Redis lost them; True when it published."""
         with self.factory() as session:
-            table = mask_table(session)
-        if table == self._published and self.client.exists(MASKS_REVISION_KEY):
+            table = self.table(session)
+        if table == self._published and self.client.exists(self.revision_key):
             return False
-        revision = publish(self.client, table)
-        log.info("operator masks published: %d cameras, revision %d", len(table), revision)
+        revision = publish(self.client, table, self.key, self.revision_key)
+        log.info("%s published: %d cameras, revision %d", self.what, len(table), revision)
         self._published = table
         return True
 
@@ -78,7 +85,7 @@ class MaskPublisher:
                 failing = False
             except Exception as exc:  # Redis or the database away: keep trying, log once per outage
                 if not failing:
-                    log.warning("cannot publish operator masks yet: %s", exc)
+                    log.warning("cannot publish %s yet: %s", self.what, exc)
                 failing = True
             if stop.wait(self.poll_s):
                 return

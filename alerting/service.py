@@ -20,14 +20,18 @@ from sqlalchemy import Engine
 from alerting.api.app import create_app
 from alerting.consumer import StreamConsumer
 from alerting.ingest import Rules
+from alerting.danger.feed import FeedPoller
+from alerting.danger.publish import VotePublisher
+from alerting.escalation import Escalator, Routing
 from alerting.masks import MaskPublisher
 from alerting.metrics import Metrics
 from alerting.notify.dispatcher import Dispatcher
+from alerting.retention import RetentionSweeper
 from alerting.store import migrate
 from alerting.store.db import make_engine, session_factory
 from alerting.store.repository import upsert_cameras
 from alerting.store.tokens import ensure_token
-from pinewatch.core.config import Settings
+from pinewatch.core.config import Settings, expand_cameras
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,7 @@ def open_store(settings: Settings) -> Engine:
 
 def prepare(settings: Settings, engine: Engine) -> None:
     """Cameras from the configuration; the bootstrap token if one is configured."""
-    upsert_cameras(session_factory(engine), settings.cameras)
+    upsert_cameras(session_factory(engine), expand_cameras(settings.cameras))  # a PTZ camera: one per preset (issue 12)
     if settings.api.bootstrap_token:
         ensure_token(engine, BOOTSTRAP_USER, "admin", settings.api.bootstrap_token)
 
@@ -82,7 +86,7 @@ class Service:
                 factory,
                 settings.redis,
                 settings.alerting,
-                Rules.from_config(settings.alerting),
+                Rules.from_config(settings.alerting, settings.fire_danger),
                 self.metrics,
             )
             if consume
@@ -95,11 +99,24 @@ class Service:
                 Path(settings.streams.evidence_dir),
                 settings.alerting.public_base_url,
                 self.metrics,
+                timezone=settings.fire_danger.timezone,
             )
             if dispatch
             else None
         )
         self.masks = MaskPublisher(self.redis, factory)  # operator masks -> Redis -> stream workers
+        # issue 12: the day's fire-danger vote -> Redis -> stream workers; the level feed; escalation
+        self.votes = VotePublisher(self.redis, factory, settings)
+        self.danger_feed = FeedPoller(factory, settings.fire_danger) if settings.fire_danger.feed_url else None
+        self.escalator = (
+            Escalator(factory, Routing.from_config(settings.alerting.notify, settings.fire_danger), settings.alerting.notify.poll_s)
+            if dispatch
+            else None
+        )
+        retention_days = settings.alerting.evidence_retention_days
+        self.retention = (  # idempotent: replicas that each sweep do no harm
+            RetentionSweeper(factory, Path(settings.streams.evidence_dir), retention_days) if retention_days > 0 else None
+        )
         self.app = (
             create_app(settings, engine=self.engine, redis_client=self.redis, metrics=self.metrics) if api else None
         )
@@ -109,10 +126,17 @@ class Service:
 
     def start_workers(self) -> None:
         self._spawn("pinewatch-masks", self.masks.run)
+        self._spawn("pinewatch-danger-votes", self.votes.run)
+        if self.danger_feed is not None:
+            self._spawn("pinewatch-danger-feed", self.danger_feed.run)
+        if self.escalator is not None:
+            self._spawn("pinewatch-escalation", self.escalator.run)
         if self.consumer is not None:
             self._spawn("pinewatch-consumer", self.consumer.run)
         if self.dispatcher is not None:
             self._spawn("pinewatch-dispatcher", self.dispatcher.run)
+        if self.retention is not None:
+            self._spawn("pinewatch-retention", self.retention.run)
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, args=(self._stop,), name=name, daemon=True)

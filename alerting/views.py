@@ -11,7 +11,9 @@ from datetime import datetime
 from urllib.parse import quote
 
 from alerting.api.schemas import AlertOut
-from alerting.store.models import Alert, AlertFrame, Camera, Notification, Verdict
+from alerting.coords import format_point
+from alerting.grouping import incident_status
+from alerting.store.models import Alert, AlertFrame, Camera, Incident, Notification, Verdict
 
 EVIDENCE_PREFIX = "/api/evidence/"
 
@@ -39,6 +41,9 @@ def camera_view(camera: Camera, live=None) -> dict:
         "status_detail": camera.status_detail,
         "last_seen": iso(camera.last_seen),
         "masks": [mask.polygon for mask in camera.masks],
+        "district": camera.district or "",  # issue 12
+        "frame_mode": camera.frame_mode,
+        "frame_mode_at": iso(camera.frame_mode_at),
     }
     if live is not None:
         view.update(
@@ -48,18 +53,49 @@ def camera_view(camera: Camera, live=None) -> dict:
             worker=live.worker,
         )
         view["liveness_detail"] = live.detail
+        if live.frame_mode in ("day", "night_ir", "low_light"):  # the latest frame's, a moment fresher than the store's
+            view["frame_mode"] = live.frame_mode
     return view
 
 
+def location_view(row: Alert | Incident) -> dict | None:
+    """An alert's or an incident's point, with its text to the precision it supports."""
+    if row.latitude is None or row.longitude is None:
+        return None
+    return {
+        "latitude": row.latitude,
+        "longitude": row.longitude,
+        "uncertainty_m": row.uncertainty_m,
+        "camera_ids": list(row.location_camera_ids or []),
+        "text": format_point(row.latitude, row.longitude, row.uncertainty_m),
+    }
+
+
+def incident_ref(incident: Incident | None) -> dict | None:
+    if incident is None:
+        return None
+    return {"id": incident.id, "location": location_view(incident), "camera_ids": list(incident.camera_ids or [])}
+
+
+def incident_view(incident: Incident) -> dict:
+    """An incident with each camera's view (its alerts, which must be loaded)."""
+    alerts = sorted(incident.alerts, key=lambda a: a.id)
+    return {
+        "id": incident.id,
+        "status": incident_status([a.status for a in alerts]),
+        "label": "fire" if any(a.label == "fire" for a in alerts) else "smoke",
+        "score": max((a.score for a in alerts), default=0.0),
+        "first_seen": iso(incident.first_seen),
+        "last_seen": iso(incident.last_seen),
+        "camera_ids": list(incident.camera_ids or []),
+        "location": location_view(incident),
+        "alerts": [alert_view(a) for a in alerts],
+        "updated_at": iso(incident.updated_at),
+    }
+
+
 def alert_view(alert: Alert) -> dict:
-    location = None
-    if alert.latitude is not None and alert.longitude is not None:
-        location = {
-            "latitude": alert.latitude,
-            "longitude": alert.longitude,
-            "uncertainty_m": alert.uncertainty_m,
-            "camera_ids": list(alert.location_camera_ids or []),
-        }
+    location = location_view(alert)
     return {
         "id": alert.id,
         "camera_id": alert.camera_id,
@@ -77,6 +113,12 @@ def alert_view(alert: Alert) -> dict:
         "bearing_max_deg": alert.bearing_max_deg,
         "location": location,
         "updated_at": iso(alert.updated_at),
+        "incident": incident_ref(alert.incident),  # issue 11: the fire it is one view of, and its one point
+        "before_url": evidence_url(alert.before_path) if alert.before_path else None,  # issue 11
+        "before_at": iso(alert.before_at),
+        "danger_level": alert.danger_level,  # issue 12
+        "escalation_tier": alert.escalation_tier or 0,
+        "evidence_deleted_at": iso(alert.evidence_deleted_at),  # retention swept its pictures: pages show why
     }
 
 
@@ -133,4 +175,6 @@ def notification_view(notification: Notification) -> dict:
         "last_error": notification.last_error,
         "next_attempt_at": iso(notification.next_attempt_at) if notification.status == "pending" else None,
         "sent_at": iso(notification.sent_at),
+        "group": notification.group_name or "",  # issue 12
+        "tier": notification.tier,
     }

@@ -6,12 +6,18 @@ recorded clip and a live camera reach the same verdict on the same frames.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from detector.filters import Polygon, apply_filters
 from detector.temporal import TemporalParams, TemporalVote
 from detector.types import Detection
+
+
+# Sources that may change a camera's vote while it runs, weakest first (a later layer wins where
+# both set a value): the day's fire-danger level (issue 12), then the picture's frame mode.
+VOTE_LAYERS = ("danger_level", "frame_mode")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +37,32 @@ class FrameJudge:
         self.masks = [list(polygon) for polygon in masks]
         self.max_box_area = max_box_area
         self.vote = TemporalVote(temporal)
+        self.base_temporal = temporal
+        self._layers: dict[str, dict] = {}
+        self._layers_lock = threading.Lock()
+
+    def set_vote_layer(self, name: str, changes: dict) -> TemporalParams:
+        """Override some vote values under `name` (empty `changes` removes the layer) and retune.
+
+        Layers apply over the base in VOTE_LAYERS order, so each source (the day's fire-danger
+        level, the frame mode) changes only its own layer and none undoes another's. A min_hits
+        above the resulting window is cut to the window. Safe from any thread.
+        """
+        if name not in VOTE_LAYERS:
+            raise ValueError(f"unknown vote layer {name!r} (known: {', '.join(VOTE_LAYERS)})")
+        with self._layers_lock:
+            if changes:
+                self._layers[name] = dict(changes)
+            else:
+                self._layers.pop(name, None)
+            merged: dict = {}
+            for layer in VOTE_LAYERS:
+                merged.update(self._layers.get(layer, {}))
+            window = merged.get("window", self.base_temporal.window)
+            merged["min_hits"] = min(merged.get("min_hits", self.base_temporal.min_hits), window)
+            params = replace(self.base_temporal, **merged)
+            self.vote.retune(params)
+            return params
 
     def judge(self, detections: Sequence[Detection]) -> Judgement:
         kept = apply_filters(detections, self.masks, self.max_box_area)

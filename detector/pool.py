@@ -239,6 +239,11 @@ class DetectorPool:
     def pids(self) -> list[int]:
         return [w.process.pid for w in self._workers]
 
+    @property
+    def broken(self) -> str | None:
+        """Why the pool no longer detects (a worker died, or it was closed); None while it works."""
+        return self._broken
+
     def input_hw(self, shapes: list[tuple[int, ...]]) -> tuple[int, int]:
         return batch_input_hw(shapes, self.params.imgsz, self._facts.stride, self._facts.dynamic_hw, self._facts.trained)
 

@@ -83,6 +83,19 @@ class TemporalVote:
     def __init__(self, params: TemporalParams) -> None:
         self.params = params
         self._places: list[_Place] = []
+        self._next: TemporalParams | None = None  # set by retune from another thread, applied by update
+
+    def retune(self, params: TemporalParams) -> None:
+        """Vote with `params` from the next frame on. One assignment, so another thread may call it;
+        the camera's own thread applies it at the start of its next update."""
+        self._next = params
+
+    def _apply(self, params: TemporalParams) -> None:
+        # Places and their alerted state carry over (no second alert for the same smoke); each
+        # keeps its newest votes up to the new window.
+        self.params = params
+        for place in self._places:
+            place.votes = deque(place.votes, maxlen=params.window)
 
     @property
     def places(self) -> int:
@@ -101,6 +114,9 @@ class TemporalVote:
         return best
 
     def update(self, detections: Sequence[Detection]) -> TemporalResult:
+        pending, self._next = self._next, None
+        if pending is not None:
+            self._apply(pending)
         params = self.params
         for place in self._places:
             place.hits_now = []

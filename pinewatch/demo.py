@@ -37,6 +37,7 @@ _DEMO_TOWERS = [
 @dataclass
 class DemoOptions:
     port: int = 8000
+    host: str = "127.0.0.1"  # 0.0.0.0 in a container, so the published port reaches it
     duration_s: float | None = None
     open_browser: bool = True
     videos: Path = SAMPLE_VIDEOS
@@ -83,7 +84,7 @@ class _Children:
                 proc.wait()
 
 
-def demo_config(videos: Path, work_dir: Path, redis_url: str, port: int, token: str, interval_s: float) -> dict:
+def demo_config(videos: Path, work_dir: Path, redis_url: str, port: int, token: str, interval_s: float, host: str = "127.0.0.1") -> dict:
     clips = sorted(p for p in videos.iterdir() if p.suffix.lower() in {".mp4", ".mkv", ".avi", ".mov"})
     if not clips:
         raise FileNotFoundError(f"no video clips in {videos}")
@@ -96,7 +97,7 @@ def demo_config(videos: Path, work_dir: Path, redis_url: str, port: int, token: 
         "redis": {"url": redis_url, "spool_dir": str(work_dir / "spool")},
         "streams": {"evidence_dir": str(work_dir / "evidence"), "realtime": True, "loop": True},
         "alerting": {"database_url": f"sqlite:///{work_dir / 'pinewatch.db'}", "public_base_url": f"http://127.0.0.1:{port}"},
-        "api": {"host": "127.0.0.1", "port": port, "bootstrap_token": token},
+        "api": {"host": host, "port": port, "bootstrap_token": token},
         "cameras": cameras,
     }
 
@@ -145,7 +146,7 @@ def run_demo(options: DemoOptions) -> int:
             redis_server = EmbeddedRedis(data_dir=work_dir / "redis").start()
             redis_url = redis_server.url
         config_path = work_dir / "pinewatch.yaml"
-        config_path.write_text(yaml.safe_dump(demo_config(options.videos, work_dir, redis_url, port, token, options.interval_s), sort_keys=False))
+        config_path.write_text(yaml.safe_dump(demo_config(options.videos, work_dir, redis_url, port, token, options.interval_s, options.host), sort_keys=False))
         env = {k: v for k, v in os.environ.items() if not k.startswith("PINEWATCH_")}
         env["PYTHONUNBUFFERED"] = "1"
         cli = [sys.executable, "-m", "pinewatch.cli"]

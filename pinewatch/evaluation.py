@@ -35,7 +35,7 @@ from detector.evaluate import (
     video_frames,
 )
 from detector.types import Detection
-from pinewatch.core.config import DetectorConfig, Settings, TemporalConfig
+from pinewatch.core.config import ROMAN, DetectorConfig, Settings, TemporalConfig, temporal_for_level
 from streams.wiring import frame_judge, open_detector
 
 LOW_THRESHOLD = 0.001  # complete PR curves; the shipped threshold is applied on replay
@@ -55,6 +55,7 @@ class ModelEvaluation:
     sweep: list[dict] = field(default_factory=list)
     val_smoke_by_size: list[SizeRecall] = field(default_factory=list)
     small_smoke: dict | None = None  # the boxed wc-s frames (measure only, never trained on)
+    danger_levels: list[dict] = field(default_factory=list)  # issue 12: each fire-danger level's vote, replayed
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -148,6 +149,31 @@ def sweep_temporal(cached: _Cached, detector_cfg: DetectorConfig, base: Temporal
     return rows
 
 
+def danger_level_rows(cached: _Cached, detector_cfg: DetectorConfig, settings: Settings) -> list[dict]:
+    """Each configured fire-danger level's vote (fire_danger.levels over the temporal section) on
+    the same cached detections: the false-alert / time-to-alert trade-off of the levels (issue 12)."""
+    rows = []
+    for number, level in sorted(settings.fire_danger.levels.items()):
+        temporal = temporal_for_level(settings.temporal, level)
+        clips, sequences = _replay(cached, detector_cfg, temporal)
+        rows.append(
+            {
+                "level": ROMAN[number],
+                "alert_score": temporal.alert_score,
+                "window": temporal.window,
+                "min_hits": temporal.min_hits,
+                "min_mean_score": temporal.min_mean_score,
+                "escalate_after_min": level.escalate_after_min,
+                "false_alerts_smoke_free_clips": sum(c.alerts for c in clips if "nosmoke" in c.clip),
+                "smoke_free_frames": sum(c.frames for c in clips if "nosmoke" in c.clip),
+                "alerts_before_ignition": sum(s.alerts_before_ignition for s in sequences),
+                "alerts_smoke_clip": sum(c.alerts for c in clips if "nosmoke" not in c.clip),
+                "minutes_to_detection": {s.sequence: s.minutes_to_detection for s in sequences},
+            }
+        )
+    return rows
+
+
 def evaluate_model(
     model: Path,
     settings: Settings,
@@ -157,6 +183,7 @@ def evaluate_model(
     imgsz: int | None = None,
     sweep: bool = False,
     shared: Path | None = None,
+    danger_levels: bool = False,
 ) -> ModelEvaluation:
     detector_cfg = settings.detector if imgsz is None else settings.detector.model_copy(update={"imgsz": imgsz})
     detector = open_detector(detector_cfg, model, score_threshold=LOW_THRESHOLD)
@@ -198,6 +225,7 @@ def evaluate_model(
         sweep=sweep_temporal(cached, detector_cfg, settings.temporal) if sweep else [],
         val_smoke_by_size=by_size,
         small_smoke=small,
+        danger_levels=danger_level_rows(cached, detector_cfg, settings) if danger_levels else [],
     )
 
 
@@ -226,6 +254,13 @@ def format_report(evaluation: ModelEvaluation) -> str:
         ttd = "never" if seq.minutes_to_detection is None else f"{seq.minutes_to_detection:+.0f} min ({seq.first_alert_file})"
         lines.append(f"sequence {seq.sequence}: {seq.frames} frames, first alert after ignition {ttd}, "
                      f"alerts before ignition {seq.alerts_before_ignition}")
+    if evaluation.danger_levels:
+        lines.append("fire-danger levels (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition; "
+                     "smoke-clip alerts; minutes to detection")
+        for row in evaluation.danger_levels:
+            ttd = ", ".join(f"{k.split('_')[1]} {'-' if v is None else f'{v:.0f}'}" for k, v in row["minutes_to_detection"].items())
+            lines.append(f"  {row['level']:>3}: {row['alert_score']:.2f} {row['window']} {row['min_hits']} {row['min_mean_score']:.1f}: "
+                         f"{row['false_alerts_smoke_free_clips']} / {row['alerts_before_ignition']}; {row['alerts_smoke_clip']}; {ttd}")
     if evaluation.sweep:
         lines.append("temporal sweep (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition; smoke-clip alerts; minutes to detection")
         for row in evaluation.sweep:

@@ -9,6 +9,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 dpkg -s gstreamer1.0-plugins-ugly >/dev/null 2>&1 || need+=(gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools)
 command -v chromium >/dev/null || need+=(chromium)
 command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v promtool >/dev/null || need+=(prometheus)  # promtool: tests/reliability/test_deploy_files.py tests the alert rules
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -4,7 +4,10 @@
 - frozen: `frozen_after` good samples in a row showing the same picture (see `same_picture`).
 - offline: no good frame for `offline_after_s` and the camera cannot be reached.
 - error: no good frame for `offline_after_s` and the camera answers with garbage or HTTP
-  errors; or, at once, a read that hung (caught by the watchdog).
+  errors; or, at once, a read that hung (caught by the watchdog); or, while it lasts, a fault
+  found by looking at several cameras together (a PTZ stuck on one view: streams/patrol.py).
+The camera's frame mode (day, night_ir, low_light: streams/frame_mode.py) rides along: a change
+of mode yields a HealthEvent too, with the status unchanged.
 Silence is judged by the worker's supervisor (`tick`), not by the camera's own thread, so a
 camera whose thread is stuck still turns offline. Every change of status yields one HealthEvent.
 """
@@ -20,7 +23,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from pinewatch.core.messages import HealthEvent
+from pinewatch.core.messages import FrameMode, HealthEvent
 
 Status = Literal["online", "offline", "frozen", "error"]
 FailureKind = Literal["unavailable", "bad_data", "hung"]
@@ -53,6 +56,7 @@ class HealthSnapshot:
     status: Status | None  # None until the first decision
     last_frame_at: datetime | None  # capture time of the last good frame
     detail: str
+    frame_mode: FrameMode | None = None
 
 
 class HealthTracker:
@@ -72,6 +76,8 @@ class HealthTracker:
         self._last_frame_at: datetime | None = None
         self._last_failure: FailureKind | None = None
         self._failure_detail = ""
+        self._frame_mode: FrameMode | None = None
+        self._fault: str | None = None  # set from outside (stuck PTZ); wins over online and frozen
 
     @property
     def status(self) -> Status | None:
@@ -79,7 +85,7 @@ class HealthTracker:
 
     def snapshot(self) -> HealthSnapshot:
         with self._lock:
-            return HealthSnapshot(self._status, self._last_frame_at, self._detail)
+            return HealthSnapshot(self._status, self._last_frame_at, self._detail, self._frame_mode)
 
     def frame(self, fingerprint: np.ndarray, captured_at: datetime, now: datetime) -> HealthEvent | None:
         """A good frame arrived (its `fingerprint`); returns the event if the status changed."""
@@ -90,6 +96,8 @@ class HealthTracker:
             repeated = self._previous is not None and same_picture(self._previous, fingerprint)
             self._same_run = self._same_run + 1 if repeated else 1
             self._previous = fingerprint
+            if self._fault is not None:
+                return self._change("error", self._fault, now)
             if self._same_run >= self.frozen_after:
                 return self._change("frozen", f"the same picture for {self._same_run} samples in a row", now)
             return self._change("online", "", now)
@@ -113,8 +121,36 @@ class HealthTracker:
             reason = self._failure_detail or "no answer"
             return self._change(status, f"no good frame for {silent_s:.0f}s: {reason}", now)
 
+    def frame_mode(self, mode: FrameMode, now: datetime) -> HealthEvent | None:
+        """The camera's mode now; an event when it changed and a status is known (else the next status event carries it)."""
+        with self._lock:
+            if mode == self._frame_mode:
+                return None
+            self._frame_mode = mode
+            if self._status is None:
+                return None
+            return self._event(now)
+
+    def fault(self, detail: str | None, now: datetime) -> HealthEvent | None:
+        """Set (detail) or clear (None) a fault that keeps the camera in error while frames still arrive."""
+        with self._lock:
+            if detail == self._fault:
+                return None
+            self._fault = detail
+            if detail is not None:
+                return self._change("error", detail, now)
+            if self._status == "error" and self._last_failure is None:  # the fault was the only trouble
+                frozen = self._same_run >= self.frozen_after
+                return self._change("frozen" if frozen else "online", "", now)
+            return None
+
     def _change(self, status: Status, detail: str, now: datetime) -> HealthEvent | None:
         if status == self._status:
             return None
         self._status, self._detail = status, detail
-        return HealthEvent(camera_id=self.camera_id, at=now, status=status, detail=detail[:500])
+        return self._event(now)
+
+    def _event(self, now: datetime) -> HealthEvent:
+        return HealthEvent(
+            camera_id=self.camera_id, at=now, status=self._status, detail=self._detail[:500], frame_mode=self._frame_mode
+        )

@@ -24,6 +24,10 @@ POLL_S = 1.0
 
 
 class MaskWatcher:
+    # What it watches: a hash of per-camera entries and the revision bumped with each rewrite.
+    # streams.levels.VoteWatcher watches the fire-danger vote the same way (issue 12).
+    key, revision_key, what = MASKS_KEY, MASKS_REVISION_KEY, "operator masks"
+
     def __init__(self, config: RedisConfig, judges: dict[str, tuple[FrameJudge, list]], poll_s: float = POLL_S) -> None:
         """judges: camera_id -> (its FrameJudge, its config masks)."""
         self.client = redis.Redis.from_url(
@@ -36,13 +40,19 @@ class MaskWatcher:
 
     def refresh(self) -> bool:
         """One poll; True when new masks were applied. Redis errors propagate to the caller."""
-        revision = self.client.get(MASKS_REVISION_KEY)
+        revision = self.client.get(self.revision_key)
         if revision is None or revision == self.revision:
             return False
         with self.client.pipeline(transaction=True) as pipe:  # hash and revision as of one moment
-            pipe.get(MASKS_REVISION_KEY)
-            pipe.hgetall(MASKS_KEY)
+            pipe.get(self.revision_key)
+            pipe.hgetall(self.key)
             revision, entries = pipe.execute()
+        self.apply(entries)
+        self.revision = revision
+        return True
+
+    def apply(self, entries: dict[bytes, bytes]) -> None:
+        """Give each camera's judge its config masks plus the published operator masks."""
         published: dict[str, list] = {}
         for raw_id, raw in entries.items():
             camera_id = raw_id.decode(errors="replace")
@@ -60,8 +70,6 @@ class MaskWatcher:
             # one assignment: the camera thread sees the old list or the new one, never half of it
             judge.masks = [list(p) for p in config_masks] + [list(p) for p in polygons]
         self.operator_masks = published
-        self.revision = revision
-        return True
 
     def run(self, stop: threading.Event) -> None:
         failing = False
@@ -71,7 +79,7 @@ class MaskWatcher:
                 failing = False
             except (redis.RedisError, OSError) as exc:
                 if not failing:  # once per outage
-                    log.warning("cannot read operator masks (keeping the current ones): %s", exc)
+                    log.warning("cannot read %s (keeping the current ones): %s", self.what, exc)
                 failing = True
 
     def close(self) -> None:

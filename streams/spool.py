@@ -88,12 +88,20 @@ class DiskSpool:
             sequence = self._next
             self._next += 1
             partial = self.directory / f"{sequence:016d}.tmp"
-            with open(partial, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(partial, self.directory / _name(sequence))
-            self._sync_directory()  # the rename itself must survive a power cut
+            try:
+                with open(partial, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(partial, self.directory / _name(sequence))
+                self._sync_directory()  # the rename itself must survive a power cut
+            except OSError as exc:  # disk full (ENOSPC), read-only, quota: refuse like a full spool, never raise
+                partial.unlink(missing_ok=True)
+                if (self.directory / _name(sequence)).exists():  # renamed, only the directory sync failed
+                    (self.directory / _name(sequence)).unlink(missing_ok=True)
+                self.refused += 1
+                log.error("spool %s cannot store a message to %s: %s (%d refused so far)", self.directory, stream, exc, self.refused)
+                return False
             self._order.append(sequence)
             self._sizes[sequence] = len(data)
             self._bytes += len(data)

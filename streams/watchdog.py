@@ -32,6 +32,11 @@ class CameraSlot:
     context: CameraContext
     thread: CameraThread
     abandoned: list[CameraThread] = field(default_factory=list)
+    members: list[CameraContext] = field(default_factory=list)  # a PTZ patrol's presets (issue 12); empty: `context` alone
+
+    @property
+    def contexts(self) -> list[CameraContext]:
+        return self.members or [self.context]
 
 
 class Watchdog:

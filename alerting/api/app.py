@@ -14,10 +14,14 @@ from sqlalchemy import Engine
 
 from alerting.api import routes_admin, routes_alerts, routes_cameras, routes_evidence, routes_session, routes_system, sse
 from alerting.api import routes_masks  # issue 13
+from alerting.api import routes_danger  # issue 12
+from alerting.api import routes_incidents  # issue 11
 from alerting.api import protect
 from alerting.api.context import AppContext
 from alerting.consumer import stream_groups
+from alerting.liveness import reader_for
 from alerting.metrics import Metrics, StateCollector
+from alerting.ops_metrics import OpsCollector
 from alerting.notify.outbox import recipients_from_config
 from alerting.store import migrate as migrations
 from alerting.store.db import make_engine, session_factory
@@ -62,9 +66,16 @@ def create_app(
         recipients=recipients_from_config(settings.alerting.notify),
         feed=sse.ChangeFeed(factory, settings.alerting.sse_poll_s),
     )
+    # issue 14: camera liveness (a dead worker shows) and dead letters, for the alert rules
+    metrics.registry.register(OpsCollector(
+        lambda: reader_for(app.state, app.state.ctx), [c.id for c in settings.cameras if c.enabled],
+        redis_client, settings.redis.dead_letter_stream,
+    ))
     for module in (routes_alerts, routes_cameras, routes_evidence, routes_admin, sse, routes_system):
         app.include_router(module.router)
     app.include_router(routes_session.router)  # browser sign-in cookie (issue 11)
     app.include_router(routes_masks.router)  # operator and config masks (issue 13)
+    app.include_router(routes_danger.router)  # fire-danger levels (issue 12)
+    app.include_router(routes_incidents.router)  # one fire seen by several cameras (issue 11)
     protect.install(app, static_dir if static_dir is not None else STATIC_DIR)  # last: it documents the status codes of every route included above
     return app

@@ -23,6 +23,9 @@ from alerting.store.repository import (
     list_frames,
 )
 from alerting.store.tokens import Principal
+from alerting.grouping import NOT_A_FIRE  # issue 11: incidents
+from alerting.incidents import refresh_after_verdict
+from alerting.ingest import Rules
 from alerting.views import alert_view, frame_view, verdict_view
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
@@ -62,7 +65,8 @@ def alerts(
 
 CSV_COLUMNS = [
     "alert_id", "camera_id", "camera_name", "label", "max_score", "first_seen", "last_seen", "status",
-    "frame_count", "bearing_deg", "latitude", "longitude", "uncertainty_m", "evidence_path",
+    "frame_count", "bearing_deg", "latitude", "longitude", "uncertainty_m", "incident_id", "incident_point",
+    "evidence_path",
     "verdict_status", "verdict_reason", "verdict_by", "verdict_at", "verdict_note", "verdict_added_mask",
 ]  # fmt: skip
 
@@ -95,10 +99,12 @@ def alerts_csv(
     with context(request).factory() as session:
         for alert in export_alerts(session, query):
             a = alert_view(alert)
+            incident = a["incident"]  # the fire it is one view of; its point as the API prints it (coords.py)
             head = [
                 a["id"], a["camera_id"], a["camera_name"], a["label"], round(a["score"], 4), a["first_seen"],
                 a["last_seen"], a["status"], a["frame_count"], a["bearing_deg"], alert.latitude, alert.longitude,
-                alert.uncertainty_m, alert.evidence_path,
+                alert.uncertainty_m, incident["id"] if incident else None,
+                incident["location"]["text"] if incident and incident["location"] else None, alert.evidence_path,
             ]  # fmt: skip
             verdicts = [verdict_view(v) for v in alert.verdicts] or [None]
             for v in verdicts:
@@ -174,6 +180,10 @@ def verdict(request: Request, alert_id: int, body: VerdictIn, principal: Princip
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except VerdictError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if body.status in NOT_A_FIRE:  # issue 11: its incident's point, worked out again without this cone
+        refresh_after_verdict(ctx.factory, [alert_id], Rules.from_config(ctx.settings.alerting))
+        with ctx.factory() as session:
+            updated = get_alert(session, alert_id)
     return alert_view(updated)
 
 

@@ -23,6 +23,19 @@ class Location(BaseModel):
     longitude: float
     uncertainty_m: float | None
     camera_ids: list[str]
+    text: str | None = Field(default=None, description="the point to the precision its uncertainty supports (issue 11)")
+
+
+# --- incidents (issue 11) ---
+class IncidentRef(BaseModel):
+    """The incident an alert belongs to: one fire, one point, every camera that sees it."""
+
+    id: int
+    location: Location | None = Field(description="the incident's one point, from its cameras' crossing cones")
+    camera_ids: list[str]
+
+
+# --- end incidents ---
 
 
 class AlertOut(BaseModel):
@@ -42,6 +55,16 @@ class AlertOut(BaseModel):
     bearing_max_deg: float | None
     location: Location | None
     updated_at: datetime
+    incident: IncidentRef | None = Field(default=None, description="the fire this alert is one camera's view of (issue 11)")
+    # issue 11: compare with the camera's last frame before the smoke
+    before_url: str | None = Field(default=None, description="the camera's last frame with nothing detected before this alert")
+    before_at: datetime | None = Field(default=None, description="when that frame was captured")
+    # issue 12: field operations
+    danger_level: int | None = Field(default=None, ge=1, le=5, description="the camera's fire-danger level (1-5 = I-V) the day the alert opened")
+    escalation_tier: int = Field(default=0, description="the highest recipient tier told so far (escalation)")
+    evidence_deleted_at: datetime | None = Field(
+        default=None, description="when retention deleted its pictures (evidence_url and frames' pictures are gone)"
+    )
 
 
 class FrameOut(BaseModel):
@@ -73,6 +96,37 @@ class AlertPage(BaseModel):
     total: int
 
 
+# --- incidents (issue 11) ---
+IncidentStatus = AlertStatus  # the most pressing status among its alerts
+
+
+class IncidentOut(BaseModel):
+    id: int
+    status: IncidentStatus = Field(description="the most pressing of its alerts': confirmed, new, acknowledged, out, other_smoke, dismissed")
+    label: Literal["smoke", "fire"] = Field(description="fire when any of its alerts saw fire")
+    score: float = Field(description="highest score of its alerts")
+    first_seen: datetime
+    last_seen: datetime
+    camera_ids: list[str]
+    location: Location | None = Field(description="one point triangulated from its cameras' latest cones")
+    alerts: list[AlertOut] = Field(description="each camera's view: its alerts, oldest first")
+    updated_at: datetime
+
+
+class IncidentPage(BaseModel):
+    items: list[IncidentOut]
+    total: int
+
+
+class IncidentVerdictOut(BaseModel):
+    incident: IncidentOut
+    applied: list[int] = Field(description="alerts that took the verdict")
+    skipped: list[int] = Field(description="alerts whose status does not allow it")
+
+
+# --- end incidents ---
+
+
 class VerdictIn(BaseModel):
     status: Literal["acknowledged", "confirmed", "dismissed", "other_smoke", "out"]
     note: str = Field(default="", max_length=2000)
@@ -91,6 +145,12 @@ class CameraOut(BaseModel):
     status_detail: Redacted
     last_seen: datetime | None
     masks: list[list[list[float]]] = Field(description="polygons of [x, y] points, normalised")
+    district: str = Field(default="", description="its district (issue 12)")
+    # issue 12: night and infrared
+    frame_mode: Literal["day", "night_ir", "low_light"] | None = Field(
+        default=None, description="the picture the camera sends now: day, night_ir (greyscale / infrared) or low_light; null: not known yet"
+    )
+    frame_mode_at: datetime | None = Field(default=None, description="when the camera switched to that mode")
 
 
 class CameraList(BaseModel):
@@ -100,8 +160,8 @@ class CameraList(BaseModel):
 class NotificationOut(BaseModel):
     id: int
     alert_id: int
-    kind: Literal["new", "confirmed"]
-    channel: Literal["webhook", "email", "telegram"]
+    kind: Literal["new", "confirmed", "escalated"]  # escalated: issue 12
+    channel: Literal["webhook", "email", "telegram", "zalo", "sms"]
     recipient: str
     language: Literal["vi", "en"]
     status: Literal["pending", "sent", "failed"]
@@ -109,6 +169,8 @@ class NotificationOut(BaseModel):
     last_error: Redacted
     next_attempt_at: datetime | None
     sent_at: datetime | None
+    group: str = Field(default="", description="the recipient group the row is for (issue 12); empty: the plain lists")
+    tier: int | None = Field(default=None, description="that group's escalation tier")
 
 
 class NotificationList(BaseModel):

@@ -16,8 +16,10 @@ from alerting.metrics import Metrics
 from alerting.notify.email import EmailSender
 from alerting.notify.outbox import Delivery, DeliveryError, claim_due, record_failure, record_sent
 from alerting.notify.telegram import TelegramSender
+from alerting.notify.sms import SmsSender
 from alerting.notify.webhook import WebhookSender
-from pinewatch.core.config import NotifyConfig
+from alerting.notify.zalo import ZaloSender
+from pinewatch.core.config import FireDangerConfig, NotifyConfig
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +29,15 @@ class Sender(Protocol):
         """Deliver or raise DeliveryError."""
 
 
-def default_senders(notify: NotifyConfig) -> dict[str, Sender]:
-    return {"webhook": WebhookSender(notify), "email": EmailSender(notify), "telegram": TelegramSender(notify)}
+def default_senders(notify: NotifyConfig, timezone: str | None = None) -> dict[str, Sender]:
+    """timezone: the SMS text's local time (fire_danger.timezone; its default when None)."""
+    return {
+        "webhook": WebhookSender(notify),
+        "email": EmailSender(notify),
+        "telegram": TelegramSender(notify),
+        "zalo": ZaloSender(notify),  # issue 12
+        "sms": SmsSender(notify, timezone or FireDangerConfig().timezone),  # issue 12
+    }
 
 
 class Dispatcher:
@@ -40,13 +49,14 @@ class Dispatcher:
         public_base_url: str,
         metrics: Metrics | None = None,
         senders: dict[str, Sender] | None = None,
+        timezone: str | None = None,
     ):
         self._factory = factory
         self._notify = notify
         self._evidence_dir = evidence_dir
         self._public_base_url = public_base_url
         self._metrics = metrics
-        self._senders = senders if senders is not None else default_senders(notify)
+        self._senders = senders if senders is not None else default_senders(notify, timezone)
         self._pool = ThreadPoolExecutor(notify.threads, thread_name_prefix="pinewatch-notify")
         self._in_flight: set[Future] = set()
         # The lease must outlast one attempt (several network round trips, each

@@ -1,4 +1,4 @@
-"""E-mail over SMTP, with the evidence JPEG attached."""
+"""E-mail over SMTP, with the evidence JPEG (box drawn) attached."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ def build_message(delivery: Delivery, sender: str) -> EmailMessage:
     message["To"] = delivery.recipient
     message["X-Pinewatch-Alert"] = str(delivery.summary.alert_id)
     message.set_content(delivery.text.body)
-    if delivery.evidence_file is not None:
+    picture = delivery.picture()  # the evidence with the box drawn on a copy
+    if picture is not None:
         message.add_attachment(
-            delivery.evidence_file.read_bytes(),
+            picture,
             maintype="image",
             subtype="jpeg",
             filename=f"alert-{delivery.summary.alert_id}.jpg",

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from alerting.api.files import safe_file
+from alerting.notify.picture import boxed_jpeg
 from alerting.notify.texts import AlertSummary, Text, render
 from alerting.store.db import write_session
 from alerting.store.models import Alert, Notification, utcnow
@@ -31,9 +32,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Recipient:
-    channel: str  # webhook | email | telegram
+    channel: str  # webhook | email | telegram | zalo | sms
     to: str
     language: str
+    group: str = ""  # issue 12: the recipient group it came from ("" = the plain lists)
+    tier: int | None = None  # issue 12: that group's escalation tier
 
 
 def recipients_from_config(notify: NotifyConfig) -> list[Recipient]:
@@ -60,6 +63,8 @@ def enqueue(session: Session, alert_id: int, kind: str, recipients: list[Recipie
                 recipient=recipient.to,
                 language=recipient.language,
                 next_attempt_at=now,
+                group_name=recipient.group,
+                tier=recipient.tier,
             )
         )
 
@@ -85,7 +90,13 @@ class Delivery:
     summary: AlertSummary
     text: Text
     alert: dict  # the API's Alert JSON
-    evidence_file: Path | None
+    evidence_file: Path | None  # stored as captured, without boxes
+
+    def picture(self) -> bytes | None:
+        """The evidence with the alert's box drawn on a copy (drawn here, in the sender's thread)."""
+        if self.evidence_file is None:
+            return None
+        return boxed_jpeg(self.evidence_file, list(self.alert.get("box") or []), self.summary.score)
 
 
 def backoff_s(attempts: int, base_s: float, max_s: float) -> float:

@@ -1,4 +1,4 @@
-"""Telegram Bot API: sendPhoto with the evidence and the text as caption
+"""Telegram Bot API: sendPhoto with the evidence (box drawn) and the text as caption
 (sendMessage when there is no evidence file). The base URL is configurable so
 tests and self-hosted Bot API servers work."""
 
@@ -19,12 +19,13 @@ class TelegramSender:
     def send(self, delivery: Delivery) -> None:
         if not self._token:
             raise DeliveryError("alerting.notify.telegram_bot_token is not configured", permanent=True)
+        picture = delivery.picture()  # the evidence with the box drawn on a copy
         try:
-            if delivery.evidence_file is not None:
+            if picture is not None:
                 response = httpx.post(
                     f"{self._base_url}/bot{self._token}/sendPhoto",
                     data={"chat_id": delivery.recipient, "caption": delivery.text.caption},
-                    files={"photo": (delivery.evidence_file.name, delivery.evidence_file.read_bytes(), "image/jpeg")},
+                    files={"photo": (f"alert-{delivery.summary.alert_id}.jpg", picture, "image/jpeg")},
                     timeout=self._timeout_s,
                 )
             else:

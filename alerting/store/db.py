@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from alerting.store import deadline
 from pinewatch.core.redact import redact
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ _MIGRATION_LOCK_KEY = 0x70696E66  # replicas starting together migrate one after
 CONNECT_TIMEOUT_S = 10  # PostgreSQL: TCP connect + start-up handshake (libpq connect_timeout)
 STATEMENT_TIMEOUT_S = 30  # PostgreSQL: the server cancels a statement (or lock wait) after this
 POOL_TIMEOUT_S = 10  # waiting for a pooled connection while all are busy (a stuck database)
+DEADLINE_GRACE_S = 5  # PostgreSQL: a call unanswered this long after statement_timeout is cut (store/deadline.py)
 
 
 def make_engine(
@@ -49,13 +51,16 @@ def make_engine(
         )
         _configure_sqlite(engine)
         return engine
-    connect_args: dict = {}
     if database_url.startswith(("postgresql", "postgres")):
         connect_args = {
             "connect_timeout": max(1, int(connect_timeout_s)),  # libpq counts whole seconds (min 2 in practice)
             "options": f"-c statement_timeout={int(statement_timeout_s * 1000)}",
         }
-    return create_engine(database_url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_S, connect_args=connect_args)
+        # A server that takes the bytes and never answers never sees statement_timeout: cut such calls.
+        engine = create_engine(database_url, pool_timeout=POOL_TIMEOUT_S, connect_args=connect_args)
+        deadline.install(engine, statement_timeout_s + DEADLINE_GRACE_S)  # includes the pre-ping
+        return engine
+    return create_engine(database_url, pool_pre_ping=True, pool_timeout=POOL_TIMEOUT_S)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -127,9 +132,22 @@ def write_session(factory: sessionmaker[Session], *, serialize: bool = True) -> 
 def exclusive_connection(engine: Engine) -> Iterator[Connection]:
     """A connection in a transaction that no other exclusive_connection runs beside (schema changes)."""
     with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one; with foreign keys on,
+            # that drop cascades and deletes the rows that point at it (frames, verdicts). The
+            # pragma is ignored inside a transaction, so it goes on the raw connection before BEGIN.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
             connection = connection.execution_options(**{_SQLITE_IMMEDIATE: True})
-        with connection.begin():
-            if engine.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-            yield connection
+        try:
+            with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"schema change left rows pointing at nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

@@ -3,11 +3,12 @@ the notification outbox, users and their API tokens."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -53,7 +54,7 @@ class Base(DeclarativeBase):
 ALERT_STATUSES = ("new", "acknowledged", "confirmed", "dismissed", "other_smoke", "out")
 CAMERA_STATUSES = ("online", "offline", "frozen", "error", "unknown")
 ROLES = ("ranger", "operator", "admin", "worker")
-CHANNELS = ("webhook", "email", "telegram")
+CHANNELS = ("webhook", "email", "telegram", "zalo", "sms")  # zalo, sms: issue 12
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
 # --- verdicts that teach the model (issue 11) ---
 # other_smoke: real smoke, not a wildfire; out: a confirmed fire an operator marked out.
@@ -78,6 +79,10 @@ class Camera(Base):
     last_seen: Mapped[datetime | None] = mapped_column(UtcDateTime)  # latest message about this camera
     revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped on each health change (live feed)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    district: Mapped[str] = mapped_column(String(100), default="")  # issue 12 (migration 0006): levels and areas by district
+    # issue 12 (migration 0007): day | night_ir | low_light from the worker's health events, and since when
+    frame_mode: Mapped[str | None] = mapped_column(String(20))
+    frame_mode_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     masks: Mapped[list[CameraMask]] = relationship(back_populates="camera", order_by="CameraMask.id")
 
@@ -118,13 +123,54 @@ class Alert(Base):
     longitude: Mapped[float | None] = mapped_column(Float)
     uncertainty_m: Mapped[float | None] = mapped_column(Float)
     location_camera_ids: Mapped[list | None] = mapped_column(JSON)
+    # --- evidence (issue 11, migration 0005) ---
+    before_path: Mapped[str | None] = mapped_column(Text)  # the camera's last clean frame before the smoke
+    before_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    evidence_deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # retention removed its files
+    # --- end evidence ---
     revision: Mapped[int] = mapped_column(Integer, default=0)  # bumped on each change (live feed)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    # --- field operations (issue 12, migration 0006) ---
+    danger_level: Mapped[int | None] = mapped_column(Integer)  # the camera's fire-danger level (1-5) the day it opened
+    escalation_tier: Mapped[int] = mapped_column(Integer, default=0)  # the highest recipient tier told so far
+    escalate_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)  # when the next tier is due if still new
+    confirmed_routed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when a confirmation went to its area's groups
+    # --- end field operations ---
+    # --- incidents (issue 11, migration 0004): the fire this alert is one camera's view of ---
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+    # joined: every alert shape carries its incident's point, loaded with the alert wherever it is read
+    incident: Mapped[Incident | None] = relationship(back_populates="alerts", lazy="joined")
+    # --- end incidents ---
 
     camera: Mapped[Camera] = relationship()
     frames: Mapped[list[AlertFrame]] = relationship(back_populates="alert", order_by="AlertFrame.captured_at")
     verdicts: Mapped[list[Verdict]] = relationship(back_populates="alert", order_by="Verdict.id")
+
+
+# --- incidents (issue 11, migration 0004) ---
+class Incident(Base):
+    """One fire seen by one or more cameras: the alerts whose cones cross, or whose located
+    points agree, within the triangulation window (alerting.incidents). Its point is
+    triangulated from its cameras' latest cones; its status follows its alerts'."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    uncertainty_m: Mapped[float | None] = mapped_column(Float)
+    location_camera_ids: Mapped[list | None] = mapped_column(JSON)  # the cameras whose cones made the point
+    camera_ids: Mapped[list] = mapped_column(JSON, default=list)  # every camera with an alert in it, sorted
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+
+    alerts: Mapped[list[Alert]] = relationship(back_populates="incident", lazy="select", order_by="Alert.id")
+
+
+# --- end incidents ---
 
 
 class AlertFrame(Base):
@@ -191,6 +237,9 @@ class Notification(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # a dispatcher's lease
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # issue 12 (migration 0006): which recipient group and escalation tier the row is for
+    group_name: Mapped[str] = mapped_column(String(100), default="")
+    tier: Mapped[int | None] = mapped_column(Integer)
 
 
 class User(Base):
@@ -216,3 +265,40 @@ class Token(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+# --- field operations (issue 12, migration 0006) ---
+DANGER_SCOPES = ("district", "camera")
+
+
+class FireDangerLevel(Base):
+    """A fire-danger level (1-5) for one local day, for a district or one camera (which wins)."""
+
+    __tablename__ = "fire_danger_levels"
+    __table_args__ = (UniqueConstraint("day", "scope", "target", name="uq_fire_danger_day_target"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    scope: Mapped[str] = mapped_column(String(20))  # district | camera
+    target: Mapped[str] = mapped_column(String(100))  # the district's name or the camera's id
+    level: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20))  # api (an admin) | feed
+    set_by: Mapped[str] = mapped_column(String(200), default="")
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class FireDangerFeed(Base):
+    """The configured level feed's last reading (one row per URL)."""
+
+    __tablename__ = "fire_danger_feed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    last_fetch_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    rows_applied: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- end field operations ---

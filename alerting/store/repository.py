@@ -103,39 +103,66 @@ def apply_verdict(
     add_mask (only with dismissed) masks the alert's latest box on its camera,
     so the stream worker can ignore that place from then on.
     """
-    if add_mask and status != "dismissed":
-        raise VerdictError("add_mask goes only with a dismissal")
-    if reason is not None and status != "dismissed":
-        raise VerdictError("a reason goes only with a dismissal")
+    check_verdict(status, add_mask, reason)
     with write_session(factory) as session:
         alert = session.get(Alert, alert_id)
         if alert is None:
             raise NotFound(f"alert {alert_id} not found")
-        if status not in TRANSITIONS.get(alert.status, frozenset()):
+        if not can_take(alert, status):
             raise VerdictError(f"alert {alert_id} is {alert.status}; it cannot become {status}")
-        now = utcnow()
-        alert.status, alert.status_by, alert.status_at = status, by, now
-        alert.revision += 1
-        alert.updated_at = now
-        session.add(Verdict(alert_id=alert.id, status=status, by=by, at=now, note=note, added_mask=add_mask, reason=reason))
-        if add_mask:
-            session.add(
-                CameraMask(
-                    camera_id=alert.camera_id,
-                    polygon=box_polygon(list(alert.box)),
-                    source="verdict",
-                    alert_id=alert.id,
-                    created_by=by,
-                    created_at=now,
-                )
-            )
-            camera = session.get(Camera, alert.camera_id)
-            camera.revision += 1  # its masks changed: the live feed sends the camera again
-            camera.updated_at = now
-        if status == "confirmed":
-            enqueue(session, alert.id, "confirmed", recipients)
+        decide(session, alert, status, by, note, add_mask, recipients, reason)
     with factory() as session:
         return get_alert(session, alert_id)
+
+
+def check_verdict(status: str, add_mask: bool, reason: str | None) -> None:
+    """What a verdict may carry, whatever the alert."""
+    if add_mask and status != "dismissed":
+        raise VerdictError("add_mask goes only with a dismissal")
+    if reason is not None and status != "dismissed":
+        raise VerdictError("a reason goes only with a dismissal")
+
+
+def can_take(alert: Alert, status: str) -> bool:
+    return status in TRANSITIONS.get(alert.status, frozenset())
+
+
+def decide(
+    session: Session,
+    alert: Alert,
+    status: str,
+    by: str,
+    note: str,
+    add_mask: bool,
+    recipients: list[Recipient],
+    reason: str | None = None,
+    notify: bool = True,
+) -> None:
+    """Apply an allowed verdict to the alert in the caller's transaction (also per alert of an incident).
+
+    notify=False: a confirmation sends no message (an incident's confirmation notifies once).
+    """
+    now = utcnow()
+    alert.status, alert.status_by, alert.status_at = status, by, now
+    alert.revision += 1
+    alert.updated_at = now
+    session.add(Verdict(alert_id=alert.id, status=status, by=by, at=now, note=note, added_mask=add_mask, reason=reason))
+    if add_mask:
+        session.add(
+            CameraMask(
+                camera_id=alert.camera_id,
+                polygon=box_polygon(list(alert.box)),
+                source="verdict",
+                alert_id=alert.id,
+                created_by=by,
+                created_at=now,
+            )
+        )
+        camera = session.get(Camera, alert.camera_id)
+        camera.revision += 1  # its masks changed: the live feed sends the camera again
+        camera.updated_at = now
+    if status == "confirmed" and notify:
+        enqueue(session, alert.id, "confirmed", recipients)
 
 
 def upsert_cameras(factory: sessionmaker[Session], cameras: list[CameraConfig]) -> None:
@@ -150,6 +177,7 @@ def upsert_cameras(factory: sessionmaker[Session], cameras: list[CameraConfig]) 
             camera.latitude, camera.longitude = config.latitude, config.longitude
             camera.azimuth_deg, camera.fov_deg = config.azimuth_deg, config.fov_deg
             camera.enabled = config.enabled
+            camera.district = config.district  # issue 12: levels and recipient areas by district
             camera.updated_at = utcnow()
             session.flush()
             session.execute(delete(CameraMask).where(CameraMask.camera_id == config.id, CameraMask.source == "config"))
@@ -193,7 +221,7 @@ def export_alerts(session: Session, query: AlertFilter) -> list[Alert]:
     return list(
         session.scalars(
             select(Alert)
-            .options(selectinload(Alert.camera), selectinload(Alert.verdicts))
+            .options(selectinload(Alert.camera), selectinload(Alert.verdicts), selectinload(Alert.incident))
             .where(*conditions)
             .order_by(Alert.first_seen, Alert.id)
         ).all()

@@ -13,6 +13,7 @@ differ in few bits, then assign whole groups to one side.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import re
 import xml.etree.ElementTree as ET
@@ -53,6 +54,7 @@ class BuildSettings:
     fesb: bool = True
     synthetic: int = 300  # train images with pasted small smoke; 0 = none
     crop_size: int = 640  # native-scale crops around boxes of frames larger than this
+    feedback: tuple[Path, ...] = ()  # `pinewatch export-feedback` folders: operators' verdicts on our own cameras
 
 
 def voc_to_yolo(xml_path: Path) -> tuple[str, list[tuple[int, float, float, float, float]]]:
@@ -131,11 +133,11 @@ def group_near_duplicates(hashes: list[int], videos: list[str | None], max_dista
     return [find(i) for i in range(len(hashes))]
 
 
-def split_groups(groups: list[int], val_fraction: float, seed: int) -> set[int]:
+def split_groups(groups: list[int], val_fraction: float, seed: int, max_group_fraction: float = 1 / 20) -> set[int]:
     """Pick whole groups for val until val holds about val_fraction of the items.
 
-    Groups larger than a twentieth of the data stay in train: one giant group
-    in val would make val a test of that one scene.
+    Groups larger than max_group_fraction of the data (a twentieth) stay in train: one
+    giant group in val would make val a test of that one scene.
     """
     sizes: dict[int, int] = {}
     for g in groups:
@@ -145,7 +147,7 @@ def split_groups(groups: list[int], val_fraction: float, seed: int) -> set[int]:
     val: set[int] = set()
     taken = 0
     for g in order:
-        if sizes[g] > total / 20:
+        if sizes[g] > total * max_group_fraction:
             continue
         if taken + sizes[g] > val_fraction * total:
             continue
@@ -243,6 +245,59 @@ def apply_review(samples: list[Sample], shared: Path) -> list[Sample]:
     return added
 
 
+FEEDBACK_FORMAT = "pinewatch-feedback/1"
+
+
+def feedback_samples(folder: Path, tag: str = "feedback") -> list[Sample]:
+    """The frames of a `pinewatch export-feedback` folder, each alert its own group (`video`).
+
+    The labels are read from the label files (an empty one is a negative); the manifest says
+    which alert each frame belongs to. `tag` keeps the names of several folders apart.
+    """
+    folder = Path(folder)
+    manifest_path = folder / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"--feedback {folder}: no manifest.json (not a finished `pinewatch export-feedback` folder)") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--feedback {manifest_path}: not JSON: {exc}") from None
+    if manifest.get("format") != FEEDBACK_FORMAT:
+        raise ValueError(f"--feedback {manifest_path}: format {manifest.get('format')!r}, this build reads {FEEDBACK_FORMAT}")
+    if list(manifest.get("classes", [])) != list(CLASSES):
+        raise ValueError(f"--feedback {manifest_path}: classes {manifest.get('classes')} differ from {list(CLASSES)}")
+    samples = []
+    for row in manifest.get("frames", []):
+        missing = {"image", "label", "alert_id"} - set(row)
+        if missing:
+            raise ValueError(f"--feedback {manifest_path}: a frame lacks {', '.join(sorted(missing))}")
+        image, label_file = folder / row["image"], folder / row["label"]
+        if not image.is_file() or not label_file.is_file():
+            raise ValueError(f"--feedback {folder}: {row['image']} or {row['label']} is missing")
+        labels = []
+        for number, line in enumerate(label_file.read_text().splitlines(), 1):
+            parts = line.split()
+            if len(parts) != 5 or parts[0] not in {str(i) for i in range(len(CLASSES))}:
+                raise ValueError(f"--feedback {label_file}:{number}: not a YOLO row 'class cx cy w h'")
+            labels.append((int(parts[0]), *map(float, parts[1:])))
+        sample = Sample(image, labels, "feedback", video=f"{tag}:alert{row['alert_id']}")
+        sample.extras["name"] = f"{tag}__{image.stem}"
+        samples.append(sample)
+    return samples
+
+
+def split_feedback(samples: list[Sample], settings: BuildSettings) -> list[str]:
+    """'train' or 'val' per feedback frame: an alert's frames, and frames that look alike (one camera's
+    view across alerts), form one group and go to one side. Split apart from the public sources: other
+    cameras, other places."""
+    if not samples:
+        return []
+    groups = group_near_duplicates([_hash(s.image) for s in samples], [s.video for s in samples], settings.hash_distance)
+    # A group here is a camera's view or an alert: few and large, and each one is a fair test of the model.
+    val = split_groups(groups, settings.val_fraction, settings.seed, max_group_fraction=1.0)
+    return ["val" if g in val else "train" for g in groups]
+
+
 def _xyxy_to_yolo(cls: int, box: tuple[float, float, float, float]) -> tuple[int, float, float, float, float]:
     x1, y1, x2, y2 = box
     return (cls, (x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1)
@@ -304,6 +359,8 @@ def assign_splits(
 
 def build(settings: BuildSettings) -> dict:
     rng = random.Random(settings.seed)
+    # First: a folder that is not a finished export fails before minutes of hashing.
+    feedback = [s for k, folder in enumerate(settings.feedback) for s in feedback_samples(folder, f"feedback{k}")]
     legacy = collect_samples(settings)
     legacy_groups = group_near_duplicates([_hash(s.image) for s in legacy], [s.video for s in legacy], settings.hash_distance)
     legacy_val = split_groups(legacy_groups, settings.val_fraction, settings.seed)
@@ -359,6 +416,10 @@ def build(settings: BuildSettings) -> dict:
             for k, (crop, rows) in enumerate(native_crops(pixels, sample.labels, settings.crop_size, rng)):
                 write(split, f"{name}__crop{k}", rows, pixels=crop)
                 record(split, "fesb-crop", rows)
+
+    for sample, split in zip(feedback, split_feedback(feedback, settings)):
+        write(split, sample.extras["name"], sample.labels, image_path=sample.image)
+        record(split, sample.source, sample.labels)
 
     if settings.synthetic:
         backgrounds = [s for s, side in zip(samples, sides) if side == "train" and not s.labels and s.source.startswith("afm") and not s.extras.get("drop")]

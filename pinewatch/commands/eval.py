@@ -23,6 +23,7 @@ def register(subparsers) -> None:
     parser.add_argument("--imgsz", type=int, default=None, help="inference size (default: the configured one)")
     parser.add_argument("--skip-val", action="store_true", help="only clips and sequences")
     parser.add_argument("--sweep", action="store_true", help="also replay a grid of temporal settings (for calibration)")
+    parser.add_argument("--danger-levels", action="store_true", help="also replay each fire-danger level's vote (fire_danger.levels)")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.set_defaults(func=_run)
 
@@ -42,7 +43,8 @@ def _run(args) -> int:
     sequences = sorted(p for p in (args.shared / "sequences").iterdir() if p.is_dir()) if (args.shared / "sequences").exists() else []
     results = []
     for model in args.model or [settings.detector.model_path]:
-        evaluation = evaluate_model(model, settings, dataset, clips, sequences, imgsz=args.imgsz, sweep=args.sweep, shared=args.shared)
+        evaluation = evaluate_model(model, settings, dataset, clips, sequences, imgsz=args.imgsz, sweep=args.sweep, shared=args.shared,
+                                    danger_levels=args.danger_levels)
         results.append(evaluation)
         if not args.json:
             print(format_report(evaluation), flush=True)

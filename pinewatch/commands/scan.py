@@ -28,6 +28,7 @@ def _run(args) -> int:
     from detector.media import MediaError
     from pinewatch.core.config import existing_file, load_settings
     from pinewatch.scan import ScanFrame, alert_record, frame_record, iter_frames
+    from streams.frame_mode import CameraModes, ModeThresholds
     from streams.wiring import frame_judge, open_detector
 
     settings = load_settings(args.config)
@@ -38,8 +39,10 @@ def _run(args) -> int:
         return 2
     if args.model is None:
         existing_file(settings.detector.model_path, "detector.model_path", "model file")
-    detector = open_detector(settings.detector, args.model)
+    thresholds = ModeThresholds(settings)  # night / IR frames run their own thresholds, as live (issue 12)
+    detector = open_detector(settings.detector, args.model, score_threshold=thresholds.detector_floor)
     judge = frame_judge(settings.detector, settings.temporal)
+    modes = CameraModes(thresholds, judge)
     totals = {"frames": 0, "with_detections": 0, "alerts": 0, "skipped": 0}
 
     def emit(record: dict) -> None:
@@ -57,7 +60,8 @@ def _run(args) -> int:
             totals["skipped"] += 1
             print(f"pinewatch scan: skipped frame {item.index} {item.file or ''}: {item.reason}", file=sys.stderr)
             continue
-        judgement = judge.judge(detector.detect([item.image])[0])
+        modes.observe(item.image)
+        judgement = judge.judge(modes.keep(detector.detect([item.image])[0]))
         totals["frames"] += 1
         totals["with_detections"] += bool(judgement.kept)
         emit(frame_record(item, judgement.kept))

@@ -38,6 +38,10 @@ def register(subparsers) -> None:
         help="resume from <project>/<name>/weights/last.pt, else from models/training/<name>-last.pt (committed between sessions)",
     )
     parser.add_argument("--dataset-only", action="store_true", help="build the dataset, print its counts and stop")
+    parser.add_argument(
+        "--feedback", type=Path, action="append", default=[], metavar="DIR",
+        help="add a `pinewatch export-feedback` folder (repeatable); each alert's frames go to one split",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -47,13 +51,20 @@ def _run(args) -> int:
     from detector.training.train import TrainSettings, keep_for_next_session, train
 
     models_dir = PROJECT_ROOT / "models" / "training"
+    if args.feedback and args.resume:
+        print("pinewatch train: --feedback rebuilds the dataset, so it cannot go with --resume (a run keeps its data)")
+        return 2
     if args.keep:
         settings = TrainSettings(data_yaml=args.data / "data.yaml", project=args.project, name=args.name)
         for path in keep_for_next_session(settings, models_dir):
             print(f"kept {path}")
         return 0
     if not args.resume or not (args.data / "data.yaml").exists():
-        report = build(BuildSettings(shared=args.shared, out=args.data, synthetic=args.synthetic))
+        try:
+            report = build(BuildSettings(shared=args.shared, out=args.data, synthetic=args.synthetic, feedback=tuple(args.feedback)))
+        except ValueError as exc:  # a --feedback folder that is not a finished export
+            print(f"pinewatch train: {exc}")
+            return 2
         print(json.dumps(report, indent=2))
         if args.dataset_only:
             return 0

@@ -79,6 +79,7 @@ class CameraHeartbeat(BaseModel):
     at: datetime  # when the worker finished handling the camera's latest good frame (wall clock)
     last_frame_at: datetime  # that frame's capture time (video time for replayed recordings)
     interval_s: float  # the camera's sample interval, so readers can tell an overdue frame
+    frame_mode: str | None = None  # day | night_ir | low_light (issue 12); None from older workers
 
 
 class WorkerHeartbeat(BaseModel):
@@ -115,3 +116,32 @@ def centre_masked(box: list[float], polygons: list[list[list[float]]]) -> bool:
         if inside:
             return True
     return False
+
+
+# --- issue 12: the fire-danger level's vote per camera, the operator masks' mechanism ---
+# VOTE_KEY is a hash camera_id -> CameraVote JSON, rewritten with VOTE_REVISION_KEY bumped in one
+# transaction (alerting.danger.publish); workers poll the revision (streams.levels) like the masks.
+VOTE_KEY = "pinewatch:vote"
+VOTE_REVISION_KEY = "pinewatch:vote:revision"
+
+
+class CameraVote(_Value):
+    schema_version: Literal[1] = 1
+    camera_id: str = Field(min_length=1)
+    level: int = Field(ge=1, le=5, description="the day's fire-danger level")
+    day: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="the local day it is for")
+    window: int = Field(ge=1)
+    min_hits: int = Field(ge=1)
+    alert_score: float = Field(gt=0, lt=1)
+    min_mean_score: float = Field(ge=0, lt=1)
+
+
+def decode_camera_vote(text: str | bytes) -> CameraVote:
+    try:
+        vote = CameraVote.model_validate_json(text)
+    except ValidationError as exc:
+        raise LiveStateError(f"bad vote entry: {exc.errors(include_url=False)[:3]}") from exc
+    if vote.min_hits > vote.window:
+        raise LiveStateError(f"bad vote entry: min_hits {vote.min_hits} exceeds window {vote.window}")
+    return vote
+# --- end issue 12 ---

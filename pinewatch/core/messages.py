@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import PurePosixPath
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pinewatch.core.redact import redact
 
@@ -105,20 +105,38 @@ class DetectionEvent(_Message):
     frame_width: int = Field(gt=0, le=MAX_PIXELS)
     frame_height: int = Field(gt=0, le=MAX_PIXELS)
     model: str = Field(default="", max_length=MAX_ID)
+    # The camera's last frame with nothing detected, sent with the first detection after it
+    # (issue 11: compare with the view before the smoke). Both or neither.
+    before_path: EvidencePath | None = Field(default=None, description="clean frame JPEG, relative to the evidence directory")
+    before_at: UtcDatetime | None = Field(default=None, description="when that clean frame was captured")
+
+    @model_validator(mode="after")
+    def _before_pair(self) -> "DetectionEvent":
+        if (self.before_path is None) != (self.before_at is None):
+            raise ValueError("before_path and before_at go together")
+        if self.before_at is not None and self.before_at > self.captured_at:
+            raise ValueError("before_at must not be after captured_at")
+        return self
 
     @property
     def time(self) -> datetime:
         return self.captured_at
 
 
+# Issue 12: what kind of picture a camera sends now (streams/frame_mode.py decides).
+FRAME_MODES = ("day", "night_ir", "low_light")
+FrameMode = Literal["day", "night_ir", "low_light"]
+
+
 class HealthEvent(_Message):
-    """A change of a camera's state (online, offline, frozen, error)."""
+    """A change of a camera's state (online, offline, frozen, error) or of its frame mode."""
 
     type: Literal["health"] = "health"
     camera_id: str = Field(min_length=1, max_length=MAX_ID)
     at: UtcDatetime
     status: Literal["online", "offline", "frozen", "error"]
     detail: Detail = ""
+    frame_mode: FrameMode | None = Field(default=None, description="the camera's mode at `at`; None: not known yet")
 
     @property
     def time(self) -> datetime:

@@ -27,6 +27,10 @@ def source_kind(source: str) -> str:
 
 def open_source(camera: CameraConfig, streams: StreamsConfig) -> Source:
     """A new, not yet connected source for this camera (connections open on the first read)."""
+    if camera.presets:  # a PTZ patrol: the camera's own picture source, taken at each preset in turn
+        from streams.sources.ptz import open_patrol
+
+        return open_patrol(camera, streams, open_source(camera.model_copy(update={"ptz": None, "presets": []}), streams))
     kind = source_kind(camera.source)
     timeouts = {"open_timeout_s": streams.open_timeout_s, "read_timeout_s": streams.read_timeout_s}
     if kind == "rtsp":

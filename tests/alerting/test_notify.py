@@ -98,7 +98,8 @@ def test_texts_in_english_and_vietnamese():
     assert vi.subject == "[pinewatch] Phát hiện khói tại Tower A"
     assert "Confidence: 87%" in en.body and "Độ tin cậy: 87%" in vi.body
     assert "Bearing from the camera: 47°" in en.body and "Hướng từ camera: 47°" in vi.body
-    assert "11.98512, 108.49003 (± 640 m)" in en.body and "Vị trí ước tính" in vi.body
+    # ± 640 m supports 3 decimals (≈110 m), not 5 (issue 11)
+    assert "11.985, 108.490 (± 640 m)" in en.body and "Vị trí ước tính: 11.985, 108.490 (± 640 m)" in vi.body
     assert "2025-07-01 06:00:00 UTC" in en.body
     confirmed = render(summary(kind="confirmed", label="fire", latitude=None, longitude=None), "vi")
     assert "ĐÃ XÁC NHẬN lửa" in confirmed.subject and "Vị trí" not in confirmed.body

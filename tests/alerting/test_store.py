@@ -62,6 +62,30 @@ def test_migrations_match_models_and_go_both_ways(engine):
     assert {t.name for t in Base.metadata.sorted_tables} <= set(inspect(engine).get_table_names())
 
 
+def test_a_downgrade_and_upgrade_keep_stored_alerts_and_frames(engine):
+    """Rebuilding a table on SQLite must not cascade-delete the rows that point at it."""
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO cameras (id, name, enabled, status, status_detail, revision, updated_at)"
+                                " VALUES ('w', 'W', true, 'unknown', '', 0, CURRENT_TIMESTAMP)"))
+        alert_id = connection.execute(text(
+            "INSERT INTO alerts (camera_id, label, score, first_seen, last_seen, status, status_by, frame_count, box,"
+            " evidence_path, revision, created_at, updated_at) VALUES ('w', 'smoke', 0.8, CURRENT_TIMESTAMP,"
+            " CURRENT_TIMESTAMP, 'new', '', 1, '[0.1, 0.1, 0.2, 0.2]', 'w/1.jpg', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            " RETURNING id")).scalar()
+        connection.execute(text(
+            "INSERT INTO alert_frames (alert_id, event_id, captured_at, label, score, box, evidence_path, frame_width,"
+            " frame_height, model) VALUES (:a, 'e1', CURRENT_TIMESTAMP, 'smoke', 0.8, '[0.1, 0.1, 0.2, 0.2]', 'w/1.jpg',"
+            " 640, 480, 'm')"), {"a": alert_id})
+    migrate.downgrade(engine, "0003")
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM alerts")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM alert_frames")).scalar() == 1
+        assert connection.execute(text("SELECT count(*) FROM cameras")).scalar() == 1
+
+
 @pytest.mark.parametrize("empty_database_url", ["sqlite", "postgresql"], indirect=True)
 def test_replicas_starting_together_migrate_in_turn(empty_database_url):
     engines = [make_engine(empty_database_url) for _ in range(3)]

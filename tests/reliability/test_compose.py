@@ -39,7 +39,7 @@ def _mount(service: dict, target_prefix: str) -> str | None:
 
 def test_there_are_an_api_and_a_worker_on_the_one_image():
     commands = {name: s["command"][0] for name, s in PINEWATCH.items()}
-    assert sorted(commands.values()) == ["run", "serve"]
+    assert set(commands.values()) == {"run", "serve"}
     entrypoint = re.search(r'^ENTRYPOINT \["(\w+)"\]', (PROJECT_ROOT / "Dockerfile").read_text(), re.M)
     assert entrypoint and entrypoint.group(1) == "pinewatch"
 
@@ -127,3 +127,16 @@ def test_compose_file_validates_against_the_compose_spec():
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_workers_split_the_cameras_into_shards_each_with_its_own_spool():
+    from pinewatch.core.shard import parse_shard
+
+    workers = {name: s for name, s in PINEWATCH.items() if s["command"][0] == "run"}
+    shards = [parse_shard(build_parser().parse_args(s["command"]).shard) for s in workers.values()]
+    assert len(workers) >= 2 and {s.count for s in shards} == {len(workers)}
+    assert sorted(s.index for s in shards) == list(range(len(workers)))  # each shard run once
+    spools = {_env(s)["PINEWATCH_REDIS__SPOOL_DIR"] for s in workers.values()}
+    assert len(spools) == len(workers)  # a spool belongs to one process
+    for service in workers.values():
+        assert service["healthcheck"] == {"disable": True}  # no HTTP in a worker

@@ -92,9 +92,9 @@ class WebService:
         return httpx.get(self.base_url + path, headers=headers, timeout=10)
 
     def publish_detection(self, camera_id: str, captured_at: datetime, box=SMOKE_BOX, clip_frame: int = SMOKE_FRAMES[0], score: float = 0.81) -> str:
-        """Write the evidence JPEG (box drawn, as the stream worker does) and XADD the event."""
+        """Write the evidence JPEG (the frame as captured, as the stream worker does) and XADD the event."""
         relative = f"{camera_id}/{captured_at.strftime('%Y%m%dT%H%M%S%f')}.jpg"
-        _write_evidence(Path(self.settings.streams.evidence_dir) / relative, clip_frame, box)
+        _write_evidence(Path(self.settings.streams.evidence_dir) / relative, clip_frame)
         event = DetectionEvent(
             event_id=f"{camera_id}-{secrets.token_hex(6)}",
             camera_id=camera_id,
@@ -141,15 +141,12 @@ class WebService:
         return wait_for(stored, 15, 0.1, f"an alert of {camera_id} with {frame_count} frames")
 
 
-def _write_evidence(path: Path, clip_frame: int, box: list[float]) -> None:
+def _write_evidence(path: Path, clip_frame: int) -> None:
     capture = cv2.VideoCapture(str(SMOKE_CLIP))
     capture.set(cv2.CAP_PROP_POS_FRAMES, clip_frame)
     ok, image = capture.read()
     capture.release()
     assert ok, f"cannot read frame {clip_frame} of {SMOKE_CLIP}"
-    height, width = image.shape[:2]
-    x1, y1, x2, y2 = box
-    cv2.rectangle(image, (int(x1 * width), int(y1 * height)), (int(x2 * width) - 1, int(y2 * height) - 1), (0, 0, 255), 2)
     path.parent.mkdir(parents=True, exist_ok=True)
     assert cv2.imwrite(str(path), image)
 

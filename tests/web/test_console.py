@@ -485,3 +485,27 @@ def test_operator_masks_are_listed_and_removed(browser, web_service):
     wait_for(lambda: not any(m["id"] == mask["id"] for m in web_service.get("/api/masks").json()["items"]), 10, 0.1, "the mask removed")
     wait_for(lambda: not _by_css(browser, row), 10, 0.1, "the mask gone from the list")
     assert script_errors(browser) == []
+
+
+def test_a_click_while_the_alarm_rings_lands_where_it_was_aimed(browser, web_service):
+    """The banner leaves after the click, not on pointerdown: otherwise the page moves under the pointer."""
+    _close_all(web_service)
+    _open_console(browser, web_service)
+    web_service.publish_detection("tower-2", datetime.now(timezone.utc), box=[0.5, 0.1, 0.7, 0.3])
+    earlier = web_service.wait_for_alert("tower-2", status="new")
+    wait_for(lambda: _by_css(browser, f"#alert-{earlier['id']}"), 5, 0.1, "the first alert in the list")
+    _one(browser, "#alarm-banner .alarm-silence").click()
+    web_service.publish_detection("tower-1", datetime.now(timezone.utc), box=[0.1, 0.1, 0.3, 0.3])
+    later = web_service.wait_for_alert("tower-1", status="new")
+    banner = _one(browser, "#alarm-banner")
+    wait_for(lambda: banner.is_displayed(), 5, 0.1, "the banner for the second alert")
+    wait_for(lambda: f"#{later['id']}" in _text(browser, ".detail-header") or f"#{earlier['id']}" in _text(browser, ".detail-header"),
+             5, 0.1, "a selected alert")
+    # A real pointer click on the row of the alert that is not shown.
+    target = earlier if f"#{later['id']}" in _text(browser, ".detail-header") else later
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(browser).move_to_element(_one(browser, f"#alert-{target['id']}")).click().perform()
+    wait_for(lambda: f"#{target['id']}" in _text(browser, ".detail-header"), 5, 0.1, "the clicked alert to open")
+    wait_for(lambda: not banner.is_displayed(), 5, 0.1, "the banner to go after the click")
+    assert script_errors(browser) == []

@@ -66,7 +66,7 @@ def test_ranger_sees_active_alerts_in_vietnamese(phone, web_service, screenshot_
     assert _texts(phone, ".bearing") == ["Khói ở hướng 319° (Tây Bắc) từ Tháp 2", "Khói ở hướng 132° (Đông Nam) từ Tháp 1"], "newest first"
     assert re.fullmatch(r"KHÓI", _texts(phone, f"{tower_1} .card-label")[0])
     assert re.fullmatch(r"\d+ phút trước", _texts(phone, f"{tower_1} .ago")[0])
-    assert _texts(phone, f"{tower_1} .badge") == ["Chưa xác minh"]
+    assert _texts(phone, f"{tower_1} .badge") == ["Chưa xác minh", "Cấp III"]  # status, the day's fire-danger level (issue 12)
 
     # The picture is loaded and the box sits on the plume.
     wait_for(

@@ -22,6 +22,10 @@ DYNAMIC_FAMILIES = {
     "label_": ["smoke", "fire"],
     "conn_": ["connecting", "live", "polling", "offline"],
     "dir_": [str(i) for i in range(8)],
+    "mode_": ["day", "night_ir", "low_light"],  # issue 12: cameras' frame_mode
+    "mode_hint_": ["day", "night_ir", "low_light"],
+    "danger_name_": ["1", "2", "3", "4", "5"],  # issue 12: fire-danger levels
+    "danger_src_": ["camera", "district", "default"],
 }
 
 
@@ -50,7 +54,7 @@ def test_vietnamese_is_written_with_its_diacritics():
     assert vi["btn_dismiss"].startswith("Bỏ qua")
     # Not ASCII transliterations: every Vietnamese string that differs from the English one
     # carries a diacritic, save the few words that have none.
-    words_without_diacritics = {"dir_4", "alerts_count"}  # "Nam" (south), "{shown} / {total}"
+    words_without_diacritics = {"dir_4", "alerts_count", "danger_name_3"}  # "Nam" (south), "{shown} / {total}", "cao" (high)
     ascii_only = {key for key, text in vi.items() if text.isascii() and text != STRINGS["en"][key]}
     assert ascii_only == words_without_diacritics
 

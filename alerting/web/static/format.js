@@ -61,14 +61,35 @@ export function distance(metres) {
   return metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${Math.round(metres)} m`;
 }
 
-/** Only as many decimals as the uncertainty supports (0.01° is about 1.1 km). */
+/**
+ * Only as many decimals as the uncertainty supports (0.01° is about 1.1 km): ±7.4 km gives 2,
+ * ±50 m gives 4, unknown gives 2. The same rule as alerting/coords.py, which writes the API's
+ * and the notifications' texts (the browser test checks that both agree).
+ */
+export function coordinateDecimals(metres) {
+  if (!(metres > 0) || !Number.isFinite(metres)) return 2;
+  return Math.min(5, Math.max(1, Math.ceil(Math.log10(111_000 / metres))));
+}
+
 export function coordinates(location) {
-  const metres = location.uncertainty_m;
-  const decimals = metres > 0 ? Math.min(5, Math.max(1, Math.ceil(Math.log10(111_000 / metres)))) : 5;
+  const decimals = coordinateDecimals(location.uncertainty_m);
   return `${location.latitude.toFixed(decimals)}, ${location.longitude.toFixed(decimals)}`;
 }
 
-/** A detector score exactly as the evidence picture prints it ("0.37"). */
+/** The one point of the fire an alert is a view of: its incident's when located, else its own (issue 11). */
+export function firePoint(alert) {
+  return alert?.incident?.location || alert?.location || null;
+}
+
+/** "Seen by 2 cameras: Tháp 1, Tháp 2" for an alert whose incident has several cameras, else "". */
+export function incidentCameras(alert, cameras = []) {
+  const ids = alert?.incident?.camera_ids || [];
+  if (ids.length < 2) return "";
+  const names = ids.map((id) => cameras.find((camera) => camera.id === id)?.name || id);
+  return t("incident_cameras", { n: ids.length, cameras: names.join(", ") });
+}
+
+/** A detector score exactly as the notification picture prints it ("0.37"). */
 export function scoreText(score) {
   return score.toFixed(2);
 }

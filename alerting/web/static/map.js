@@ -49,9 +49,10 @@ function located(camera) {
 
 /**
  * Draw into `container` (its map is made once and redrawn after): `cameras` from
- * /api/cameras, `alerts` whose bearing rays to draw, `location` an alert's point.
+ * /api/cameras, `alerts` whose bearing rays to draw, `location` an alert's point, and
+ * `locations` more points (the ranger map: every active fire's), each with its circle.
  */
-export async function drawMap(container, { cameras, alerts = [], location = null }) {
+export async function drawMap(container, { cameras, alerts = [], location = null, locations = [] }) {
   if (!window.L) return null;
   const L = window.L;
   const config = await mapConfig(); // before the check below: two quick calls must not make two maps
@@ -94,11 +95,11 @@ export async function drawMap(container, { cameras, alerts = [], location = null
     L.polyline([at, end], { className: "map-ray", weight: 3, dashArray: "8 6", interactive: false }).addTo(layers);
     bounds.push(end);
   }
-  if (location) {
-    const point = [location.latitude, location.longitude];
-    if (location.uncertainty_m) {
-      L.circle(point, { radius: location.uncertainty_m, className: "map-uncertainty", weight: 2, fillOpacity: 0.15, interactive: false }).addTo(layers);
-      bounds.push(destination(...point, 0, location.uncertainty_m), destination(...point, 180, location.uncertainty_m));
+  for (const place of [location, ...locations].filter(Boolean)) {
+    const point = [place.latitude, place.longitude];
+    if (place.uncertainty_m) {
+      L.circle(point, { radius: place.uncertainty_m, className: "map-uncertainty", weight: 2, fillOpacity: 0.15, interactive: false }).addTo(layers);
+      bounds.push(destination(...point, 0, place.uncertainty_m), destination(...point, 180, place.uncertainty_m));
     }
     L.circleMarker(point, { className: "map-point", radius: 6, weight: 3, fillOpacity: 1 }).bindTooltip(t("location")).addTo(layers);
     bounds.push(point);

@@ -2,10 +2,11 @@
 // With ?wall=1 it is the wall screen: the newest new alert full screen until acknowledged.
 import { AuthError, ForbiddenError, HttpError, NetworkError, adoptTokenFromUrl, api, download, endSession, liveFeed, startSession, token } from "./api.js";
 import { alarm } from "./alarm.js";
-import { bearingRange, bearingSentence, coordinates, distance, labelText, localTime, mapLinks, scoreText, timeAgo, timeOfDay } from "./format.js";
+import { bearingRange, bearingSentence, coordinates, distance, firePoint, incidentCameras, labelText, localTime, mapLinks, scoreText, timeAgo, timeOfDay } from "./format.js";
 import { onLanguageChange, t, translatePage, wireLanguageButtons } from "./i18n.js";
 import { cameraState, drawMap } from "./map.js";
-import { askForToken, el, evidencePicture, hideBanner, refreshAges, showBanner, showConnection, toast, wireTheme } from "./ui.js";
+import { dangerBadge, dangerText, loadDanger, renderDanger, wireDanger } from "./danger.js"; // fire-danger levels (issue 12)
+import { askForToken, el, evidencePicture, hideBanner, picturesRemoved, refreshAges, showBanner, showConnection, toast, wireTheme } from "./ui.js";
 
 // Mirrors the store's transitions (alerting/store/repository.py TRANSITIONS).
 const NEXT_STATUSES = {
@@ -62,10 +63,11 @@ const state = {
   busy: false,
   pending: new Map(JSON.parse(localStorage.getItem(PENDING_KEY) || "[]")), // alert id -> verdict body not yet saved
   alarmed: new Set(), // new alerts that already rang
+  incident: null, // the selected alert's incident with each camera's alert (issue 11), when it has several cameras
   loaded: false,
 };
 // The sequence player of the selected alert: frames fetched page by page.
-const player = { alertId: null, order: "newest", items: [], total: 0, index: 0, timer: null, outline: true, closeUp: false, key: "" };
+const player = { alertId: null, order: "newest", items: [], total: 0, index: 0, timer: null, outline: true, closeUp: false, compare: false, key: "" };
 const rows = new Map(); // alert id -> its <li>, reused so thumbnails do not reload
 let feed = null;
 let detailParts = null; // the selected alert's persistent elements (the note survives refreshes)
@@ -111,6 +113,7 @@ async function loadAlerts() {
 async function loadCameras() {
   state.cameras = (await api("/api/cameras")).items;
   renderCameras();
+  renderDanger(); // camera names in the level panel
   // Masks name their camera, and the names may arrive after the masks: re-render them only
   // when a name changed, so rows (and a half-pressed Remove) stay put otherwise.
   const names = state.cameras.map((camera) => `${camera.id}\t${camera.name}`).join("\n");
@@ -134,6 +137,7 @@ async function loadDetail(id) {
     if (state.selectedId !== id) return;
     const before = state.detail;
     state.detail = detail;
+    loadIncident(detail);
     if (player.alertId !== id) resetPlayer(id);
     if (!player.items.length || (changed(before, detail) && player.index === 0 && player.timer === null && player.order === "newest")) {
       await loadFrames(true);
@@ -159,7 +163,7 @@ async function loadFrames(reset) {
 async function resync() {
   try {
     if (!state.me) await signInBrowser();
-    await Promise.all([loadAlerts(), loadCameras(), loadMasks()]);
+    await Promise.all([loadAlerts(), loadCameras(), loadMasks(), loadDanger()]);
     hideBanner();
     flushPending();
   } catch (error) {
@@ -210,6 +214,7 @@ function applyAlert(alert) {
   renderList();
   noticeNew(alert, false);
   if (alert.id === state.selectedId && changed(state.detail, alert)) loadDetail(alert.id);
+  else if (alert.incident && alert.incident.id === state.detail?.incident?.id) loadIncident(state.detail); // another camera's view of the same fire
   if (state.selectedId === null && !WALL && state.order.length) select(state.order[0], true);
   renderWall();
 }
@@ -300,6 +305,7 @@ function select(id, automatic = false) {
   stopPlaying();
   state.selectedId = id;
   state.detail = null;
+  state.incident = null;
   dropDetail();
   const url = new URL(window.location.href);
   if (id === null) url.searchParams.delete("alert");
@@ -367,6 +373,8 @@ async function submitVerdict(status) {
     add_mask: status === "dismissed" && detailParts.mask.checked,
     reason: status === "dismissed" ? reason : null,
   };
+  const incident = wholeIncident(state.detail);
+  if (incident) body.incident_id = incident.id; // the same verdict for every camera's alert of this fire (issue 11)
   detailParts.note.value = "";
   detailParts.mask.checked = false;
   detailParts.reason.value = "";
@@ -378,7 +386,7 @@ async function sendVerdict(id, body) {
   state.busy = true;
   renderButtons();
   try {
-    const updated = await api(`/api/alerts/${id}/verdict`, { method: "POST", body });
+    const updated = await postVerdict(id, body);
     verdictSaved(id, updated);
   } catch (error) {
     if (error instanceof NetworkError || (error instanceof HttpError && error.status >= 500)) {
@@ -428,7 +436,7 @@ async function flushPending() {
         continue;
       }
       try {
-        const updated = await api(`/api/alerts/${id}/verdict`, { method: "POST", body });
+        const updated = await postVerdict(id, body);
         state.pending.delete(id);
         savePending();
         verdictSaved(id, updated);
@@ -465,6 +473,7 @@ function onKey(event) {
   else if (key === "," || key === "ArrowLeft") step(-1);
   else if (key === "." || key === "ArrowRight") step(1);
   else if (key === "p") togglePlay();
+  else if (key === "b" && state.detail?.before_url) setCompare(!player.compare);
   else if (/^[1-7]$/.test(key) && detailParts && allowed("dismissed")) {
     detailParts.reason.value = REASONS[Number(key) - 1];
     if (!state.armed) detailParts.hint.textContent = "";
@@ -522,6 +531,14 @@ function togglePlay() {
   renderDetail();
 }
 
+/** Side by side with the camera's last frame before the smoke (when the alert has one). */
+function setCompare(on) {
+  player.compare = on;
+  player.key = "";
+  if (detailParts) detailParts.compare.checked = on;
+  renderDetail();
+}
+
 function stopPlaying() {
   clearInterval(player.timer);
   player.timer = null;
@@ -558,6 +575,13 @@ function ago(iso, extra = {}) {
   return el("time", { datetime: iso, title: localTime(iso), dataset: { ago: "" }, ...extra }, timeAgo(iso));
 }
 
+/** The alert's small picture, or a note that retention removed it (its URL is not requested then). */
+function thumbnail(alert, alt) {
+  const removed = picturesRemoved(alert);
+  if (removed) return el("div", { class: "thumb removed", role: "img", "aria-label": removed.title, title: removed.title }, "✕");
+  return el("img", { class: "thumb", src: alert.evidence_url, alt, loading: "lazy" });
+}
+
 function renderList() {
   const list = ordered();
   for (const id of [...rows.keys()]) if (!state.alerts.has(id)) rows.delete(id);
@@ -567,18 +591,22 @@ function renderList() {
       row = el("li", { role: "option", id: `alert-${alert.id}`, onclick: () => select(alert.id) });
       rows.set(alert.id, row);
     }
-    if (row.dataset.evidence !== alert.evidence_url) {
-      row.dataset.evidence = alert.evidence_url;
-      row.replaceChildren(el("img", { class: "thumb", src: alert.evidence_url, alt: "", loading: "lazy" }), el("div", { class: "row-text" }));
+    const evidenceKey = alert.evidence_deleted_at ? "removed" : alert.evidence_url;
+    if (row.dataset.evidence !== evidenceKey) {
+      row.dataset.evidence = evidenceKey;
+      row.replaceChildren(thumbnail(alert, ""), el("div", { class: "row-text" }));
     }
     row.className = `alert-row status-${alert.status} label-${alert.label}`;
     row.dataset.id = alert.id;
     row.setAttribute("aria-selected", String(alert.id === state.selectedId));
     row.querySelector(".row-text").replaceChildren(
       ...[
-      el("div", { class: "row-title" }, el("strong", {}, labelText(alert.label)), ` · ${alert.camera_name}`, statusBadge(alert.status)),
+      el("div", { class: "row-title" }, el("strong", {}, labelText(alert.label)), ` · ${alert.camera_name}`, statusBadge(alert.status), dangerBadge(alert.danger_level)),
       el("div", { class: "row-meta" }, t("first_seen_short"), " ", ago(alert.first_seen), ` · ${t("score_max_short", { score: scoreText(alert.score) })} · ${frameCount(alert.frame_count)}`),
       receiving(alert) ? el("div", { class: "row-receiving" }, t("receiving_frames")) : null,
+      alert.incident?.camera_ids.length > 1
+        ? el("div", { class: "row-incident", dataset: { incident: alert.incident.id } }, t("incident_badge", { id: alert.incident.id, n: alert.incident.camera_ids.length }))
+        : null,
       state.pending.has(alert.id) ? el("div", { class: "row-pending" }, t("not_saved_short")) : null,
       ].filter(Boolean),
     );
@@ -599,6 +627,13 @@ function lastFrame(camera) {
   return el("span", { class: "camera-seen" }, t(camera.last_frame_at ? "last_frame" : "last_message"), " ", ago(at));
 }
 
+/** Day, night (IR) or low light: which thresholds the camera runs now (issue 12); nothing before its first frame. */
+function frameMode(camera) {
+  const mode = camera.frame_mode;
+  if (!mode) return "";
+  return el("span", { class: `camera-mode mode-${mode}`, title: t(`mode_hint_${mode}`) }, t(`mode_${mode}`));
+}
+
 let cameraOptionsKey = "";
 
 function renderCameras(force = false) {
@@ -615,6 +650,7 @@ function renderCameras(force = false) {
             el("span", { class: "dot", "aria-hidden": "true" }),
             el("span", { class: "camera-name" }, camera.name),
             el("span", { class: "camera-status" }, t(`cam_${cameraState(camera)}`)),
+            frameMode(camera),
             lastFrame(camera),
           ),
         )
@@ -687,6 +723,7 @@ function renderMe() {
   $("me").textContent = state.me ? t("signed_in_as", { name: state.me.name, role: roleName() }) : "";
   $("export-csv").hidden = !canWrite();
   $("masks").hidden = !canWrite();
+  renderDanger(); // the admin's level form
   renderButtons();
 }
 
@@ -719,6 +756,7 @@ function buildDetail() {
   const control = (cls, label, onclick, text) => el("button", { type: "button", class: cls, title: t(label), "aria-label": t(label), onclick }, text);
   const outline = el("input", { type: "checkbox", id: "toggle-outline", checked: player.outline, onchange: (e) => { player.outline = e.target.checked; player.key = ""; renderDetail(); } });
   const closeUp = el("input", { type: "checkbox", id: "toggle-closeup", checked: player.closeUp, onchange: (e) => { player.closeUp = e.target.checked; player.key = ""; renderDetail(); } });
+  const compare = el("input", { type: "checkbox", id: "toggle-compare", checked: player.compare, onchange: (e) => setCompare(e.target.checked) });
   const order = el(
     "select",
     { id: "player-order", onchange: (e) => setPlayerOrder(e.target.value) },
@@ -733,6 +771,8 @@ function buildDetail() {
     caption: el("p", { class: "frame-caption" }),
     play: control("player-play", "player_play", togglePlay, "▶"),
     controls: null,
+    compare,
+    compareLabel: el("label", { class: "check compare-toggle" }, compare, el("span", {}, t("toggle_compare"))),
     filmstrip: el("ol", { class: "filmstrip", "aria-label": t("frames") }),
     more: el("button", { type: "button", class: "frames-more", onclick: () => loadFrames(false).catch(handleError) }),
     facts: el("dl", { class: "facts" }),
@@ -757,6 +797,7 @@ function buildDetail() {
     el("label", {}, order),
     el("label", { class: "check" }, outline, el("span", {}, t("toggle_outline"))),
     el("label", { class: "check" }, closeUp, el("span", {}, t("toggle_closeup"))),
+    parts.compareLabel,
   );
   parts.dismissOptions = el(
     "div",
@@ -849,18 +890,40 @@ function renderDetailState(detail) {
 function renderPlayer(detail) {
   const frame = player.items[player.index] || null;
   const picture = frame || { evidence_url: detail.evidence_url, box: detail.box };
-  const key = `${picture.evidence_url}|${player.outline}|${player.closeUp}`;
-  if (key !== player.key) {
+  const removed = Boolean(detail.evidence_deleted_at); // retention deleted every picture of it
+  const before = player.compare && detail.before_url && !removed ? detail.before_url : null;
+  const key = removed ? "removed" : `${picture.evidence_url}|${player.outline}|${player.closeUp}|${before}`;
+  if (key !== player.key && removed) {
     player.key = key;
-    const shown = evidencePicture(picture.evidence_url, player.outline ? picture.box : null, t("evidence_alt", { camera: detail.camera_name }));
-    if (player.closeUp && Array.isArray(picture.box)) {
-      const [x1, y1, x2, y2] = picture.box;
-      const scale = Math.min(4, Math.max(1, 0.7 / Math.max(x2 - x1, y2 - y1, 0.01)));
-      shown.style.transformOrigin = `${((x1 + x2) / 2) * 100}% ${((y1 + y2) / 2) * 100}%`;
-      shown.style.transform = `scale(${scale})`;
-    }
-    detailParts.stage.replaceChildren(el("div", { class: `zoom${player.closeUp ? " close-up" : ""}` }, shown));
+    detailParts.stage.replaceChildren(picturesRemoved(detail));
+  } else if (key !== player.key) {
+    player.key = key;
+    // The same outline and close-up on both pictures: what differs between them is the smoke.
+    const zoomed = (url, alt) => {
+      const shown = evidencePicture(url, player.outline ? picture.box : null, alt);
+      if (player.closeUp && Array.isArray(picture.box)) {
+        const [x1, y1, x2, y2] = picture.box;
+        const scale = Math.min(4, Math.max(1, 0.7 / Math.max(x2 - x1, y2 - y1, 0.01)));
+        shown.style.transformOrigin = `${((x1 + x2) / 2) * 100}% ${((y1 + y2) / 2) * 100}%`;
+        shown.style.transform = `scale(${scale})`;
+      }
+      return el("div", { class: `zoom${player.closeUp ? " close-up" : ""}` }, shown);
+    };
+    const current = zoomed(picture.evidence_url, t("evidence_alt", { camera: detail.camera_name }));
+    detailParts.stage.replaceChildren(
+      before
+        ? el(
+            "div",
+            { class: "compare" },
+            el("figure", { class: "before" }, zoomed(before, t("before_alt", { camera: detail.camera_name })), el("figcaption", {}, t("before_caption", { time: localTime(detail.before_at) }))),
+            el("figure", { class: "current" }, current),
+          )
+        : current,
+    );
   }
+  detailParts.compare.disabled = !detail.before_url || removed;
+  detailParts.compareLabel.title = removed ? "" : detail.before_url ? "" : t("compare_none");
+  detailParts.compareLabel.classList.toggle("unavailable", !detail.before_url || removed);
   detailParts.caption.replaceChildren(
     ...(frame
       ? [
@@ -876,7 +939,7 @@ function renderPlayer(detail) {
   detailParts.controls.querySelector(".player-prev").disabled = player.index <= 0;
   detailParts.controls.querySelector(".player-next").disabled = player.index >= player.total - 1;
   // The strip holds only the pages fetched so far, rebuilt when they change.
-  const stripKey = player.items.map((f) => f.id).join(",");
+  const stripKey = `${removed}|${player.items.map((f) => f.id).join(",")}`;
   if (detailParts.filmstrip.dataset.key !== stripKey) {
     detailParts.filmstrip.dataset.key = stripKey;
     detailParts.filmstrip.replaceChildren(
@@ -897,7 +960,7 @@ function renderPlayer(detail) {
                 renderDetail();
               },
             },
-            el("img", { src: item.evidence_url, alt: "", loading: "lazy" }),
+            removed ? null : el("img", { src: item.evidence_url, alt: "", loading: "lazy" }),
             el("span", {}, timeOfDay(item.captured_at)),
           ),
         ),
@@ -914,11 +977,9 @@ function renderPlayer(detail) {
   detailParts.more.textContent = t("frames_more", { n: Math.min(left, FRAME_PAGE), left });
 }
 
-/** The alert's camera and ray; with a point, the rays of the other cameras' alerts that made it. */
+/** Every camera's cone, the ray of each camera's view of this fire (its incident), and the incident's one point. */
 function renderMap(detail) {
-  const same = (a) => a.location && detail.location && a.location.latitude === detail.location.latitude && a.location.longitude === detail.location.longitude;
-  const partners = [...state.alerts.values()].filter((a) => a.id !== detail.id && a.camera_id !== detail.camera_id && same(a));
-  drawMap(detailParts.map, { cameras: state.cameras, alerts: [detail, ...partners], location: detail.location });
+  drawMap(detailParts.map, { cameras: state.cameras, alerts: [detail, ...incidentPartners(detail)], location: firePoint(detail) });
 }
 
 function dropDetail() {
@@ -928,12 +989,14 @@ function dropDetail() {
 
 function renderFacts(detail) {
   const fact = (key, ...value) => [el("dt", {}, t(key)), el("dd", {}, ...value)];
-  const location = detail.location;
+  const location = firePoint(detail); // the incident's one point when several cameras see the fire
   let where = t("location_none");
   if (location) {
     const links = mapLinks(location);
     where = [
-      `${coordinates(location)} (${t("uncertainty", { radius: distance(location.uncertainty_m) })}) `,
+      el("span", { class: "point" }, `${coordinates(location)} (${t("uncertainty", { radius: distance(location.uncertainty_m) })})`),
+      detail.incident?.location ? el("small", { class: "point-source" }, ` · ${t("incident_point", { n: location.camera_ids.length })}`) : null,
+      " ",
       el("a", { href: links.osm, target: "_blank", rel: "noopener noreferrer" }, t("open_osm")),
       " · ",
       el("a", { href: links.geo }, t("open_map")),
@@ -947,7 +1010,135 @@ function renderFacts(detail) {
     ...fact("last_seen", el("time", { datetime: detail.last_seen, class: "last-seen" }, localTime(detail.last_seen)), " (", ago(detail.last_seen), ")"),
     ...fact("score_max", el("span", { class: "score-max" }, scoreText(detail.score))),
     ...fact("frames", String(detail.frame_count)),
+    ...(detail.danger_level ? fact("danger_fact", el("span", { class: "danger-fact" }, dangerBadge(detail.danger_level), " ", dangerText(detail.danger_level))) : []),
+    ...(detail.escalation_tier ? fact("escalation", t("escalated_tier", { tier: detail.escalation_tier })) : []),
   );
+  renderIncident(detail);
+}
+
+// ---- incidents (issue 11): one fire seen by several cameras --------------------------
+
+const WHOLE_INCIDENT_KEY = "pinewatch.wholeIncident";
+state.wholeIncident = localStorage.getItem(WHOLE_INCIDENT_KEY) === "true"; // off unless the operator ticks it
+
+/** The incident a verdict on `detail` goes to as a whole, or null (not ticked, or one alert only). */
+function wholeIncident(detail) {
+  const incident = state.incident;
+  return state.wholeIncident && incident && incident.id === detail?.incident?.id && incident.alerts.length > 1 ? incident : null;
+}
+
+/**
+ * One alert's verdict, or with body.incident_id the incident's (each of its alerts that can take
+ * it); resolves to the alert `id` as it is now. Queued verdicts are sent again the same way.
+ */
+async function postVerdict(id, body) {
+  const { incident_id: incidentId, ...verdict } = body;
+  if (!incidentId) return api(`/api/alerts/${id}/verdict`, { method: "POST", body: verdict });
+  const result = await api(`/api/incidents/${incidentId}/verdict`, { method: "POST", body: verdict });
+  const mine = result.incident.alerts.find((alert) => alert.id === id);
+  for (const alert of result.incident.alerts) if (alert.id !== id) applyAlert(alert);
+  if (state.incident?.id === result.incident.id) state.incident = result.incident;
+  return mine || api(`/api/alerts/${id}`);
+}
+
+/** The other cameras' alerts of the detail's incident: from the fetched incident, else from the list. */
+function incidentPartners(detail) {
+  const id = detail?.incident?.id;
+  if (!id) return [];
+  const members = state.incident?.id === id ? state.incident.alerts : [...state.alerts.values()].filter((a) => a.incident?.id === id);
+  // One ray per camera: each camera's latest alert speaks for it (the detail's own camera is the detail).
+  const latest = new Map();
+  for (const alert of members) {
+    if (alert.camera_id === detail.camera_id) continue;
+    const known = latest.get(alert.camera_id);
+    if (!known || Date.parse(alert.last_seen) > Date.parse(known.last_seen)) latest.set(alert.camera_id, alert);
+  }
+  return [...latest.values()];
+}
+
+/** Fetch the selected alert's incident (each camera's alert) when more than one camera sees the fire. */
+let incidentRequest = 0;
+async function loadIncident(detail) {
+  const ref = detail?.incident;
+  if (!ref || ref.camera_ids.length < 2) {
+    state.incident = null;
+    if (detailParts) renderIncident(detail);
+    return;
+  }
+  const request = ++incidentRequest;
+  try {
+    const incident = await api(`/api/incidents/${ref.id}`);
+    if (request !== incidentRequest || state.detail?.incident?.id !== incident.id) return; // a later one is on its way
+    state.incident = incident;
+    if (detailParts && state.detail) {
+      renderIncident(state.detail);
+      renderMap(state.detail);
+    }
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404) return; // merged into another: the alert's next update names it
+    handleError(error);
+  }
+}
+
+/** "Incident #4 · seen by 2 cameras" and each camera's view (picture, bearing, status); a click shows that alert. */
+function renderIncident(detail) {
+  const incident = state.incident?.id === detail.incident?.id ? state.incident : null;
+  let panel = detailParts.incident;
+  if (!incident) {
+    panel?.remove();
+    detailParts.incident = null;
+    return;
+  }
+  const views = incident.alerts;
+  const key = JSON.stringify([detail.id, incident.updated_at, views.map((a) => [a.id, a.status, a.evidence_url, a.evidence_deleted_at, a.bearing_deg]), incidentCameras(detail, state.cameras), canWrite(), document.documentElement.lang]);
+  if (panel && panel.dataset.key === key) return; // unchanged: pictures are not reloaded while the player plays
+  const fresh = el(
+    "section",
+    { class: "incident", dataset: { id: incident.id, key }, "aria-label": t("incident_heading", { id: incident.id }) },
+    el("h3", {}, t("incident_heading", { id: incident.id }), " · ", el("span", { class: "incident-cameras" }, incidentCameras(detail, state.cameras))),
+    el("p", { class: "incident-views-label" }, t("incident_views")),
+    canWrite()
+      ? el(
+          "label",
+          { class: "check incident-whole" },
+          el("input", {
+            type: "checkbox",
+            id: "whole-incident",
+            checked: state.wholeIncident,
+            onchange: (event) => {
+              state.wholeIncident = event.target.checked;
+              localStorage.setItem(WHOLE_INCIDENT_KEY, JSON.stringify(state.wholeIncident));
+            },
+          }),
+          el("span", {}, t("incident_verdict_all", { n: views.length })),
+        )
+      : null,
+    el(
+      "ul",
+      { class: "incident-views" },
+      ...views.map((alert) =>
+        el(
+          "li",
+          { class: `incident-view status-${alert.status}${alert.id === detail.id ? " current" : ""}`, dataset: { alertId: alert.id, cameraId: alert.camera_id } },
+          thumbnail(alert, t("evidence_alt", { camera: alert.camera_name })),
+          el(
+            "div",
+            { class: "incident-view-text" },
+            el("strong", {}, alert.camera_name), " ", statusBadge(alert.status),
+            el("br"),
+            el("span", { class: "incident-bearing" }, bearingSentence(alert)),
+            el("br"),
+            alert.id === detail.id
+              ? el("small", {}, t("incident_shown"))
+              : el("button", { type: "button", class: "link incident-open", onclick: () => select(alert.id) }, t("incident_open_alert", { id: alert.id })),
+          ),
+        ),
+      ),
+    ),
+  );
+  if (panel) panel.replaceWith(fresh);
+  else detailParts.facts.after(fresh);
+  detailParts.incident = fresh;
 }
 
 function renderButtons() {
@@ -997,23 +1188,29 @@ function renderWall() {
         { class: "wall-alert", dataset: { id: alert.id } },
         el("h2", { class: "wall-title" }, t("wall_new")),
         el("p", { class: "wall-bearing" }, bearingSentence(alert)),
+        alert.danger_level ? el("p", { class: "wall-danger" }, dangerBadge(alert.danger_level), " ", dangerText(alert.danger_level)) : null,
         el("p", { class: "wall-meta" }, t("first_seen"), " ", ago(alert.first_seen), ` · ${t("score_max_short", { score: scoreText(alert.score) })}`),
         el(
           "div",
           { class: "wall-body" },
-          el("div", { class: "wall-picture" }, evidencePicture(alert.evidence_url, alert.box, t("evidence_alt", { camera: alert.camera_name }))),
+          el("div", { class: "wall-picture" }, picturesRemoved(alert) || evidencePicture(alert.evidence_url, alert.box, t("evidence_alt", { camera: alert.camera_name }))),
           el("div", { class: "wall-map", id: "wall-map", role: "img", "aria-label": t("map_label") }),
         ),
-        alert.location ? el("p", { class: "wall-location" }, `${coordinates(alert.location)} ${t("uncertainty", { radius: distance(alert.location.uncertainty_m) })}`) : null,
+        el("p", { class: "wall-location" }),
+        el("p", { class: "wall-incident" }),
         el("p", { class: "wall-waiting" }),
         el("button", { type: "button", class: "verdict verdict-acknowledged wall-ack", onclick: acknowledgeOnWall }, el("span", {}, t("btn_ack")), el("kbd", {}, "a")),
       ),
     );
   }
   wall.dataset.id = alert.id;
-  const same = (a) => a.location && alert.location && a.location.latitude === alert.location.latitude && a.location.longitude === alert.location.longitude;
-  const partners = [...state.alerts.values()].filter((a) => a.id !== alert.id && a.camera_id !== alert.camera_id && same(a));
-  drawMap($("wall-map"), { cameras: state.cameras, alerts: [alert, ...partners], location: alert.location });
+  // The fire's one point and the cameras that see it, kept current (a second camera may join later).
+  const point = firePoint(alert);
+  wall.querySelector(".wall-location").textContent = point ? `${coordinates(point)} ${t("uncertainty", { radius: distance(point.uncertainty_m) })}` : "";
+  wall.querySelector(".wall-incident").textContent = incidentCameras(alert, state.cameras);
+  // The other cameras' views of the same fire (its incident) and the incident's one point.
+  const partners = [...state.alerts.values()].filter((a) => a.id !== alert.id && a.camera_id !== alert.camera_id && alert.incident && a.incident?.id === alert.incident.id);
+  drawMap($("wall-map"), { cameras: state.cameras, alerts: [alert, ...partners], location: point });
   wall.querySelector(".wall-waiting").textContent = waiting > 1 ? t("wall_more", { n: waiting - 1 }) : "";
   const ack = wall.querySelector(".wall-ack");
   ack.hidden = !canWrite();
@@ -1021,9 +1218,18 @@ function renderWall() {
   wallTimer = setInterval(() => alarm.beep(), WALL_REPEAT_MS); // until acknowledged
 }
 
+/**
+ * Acknowledge the fire on the wall: when other cameras' new alerts belong to its incident, the
+ * incident's verdict acknowledges them all at once (the same path as the detail's "whole incident"),
+ * so the same fire does not come straight back from the next camera.
+ */
 function acknowledgeOnWall() {
   const alert = wallAlert();
-  if (alert && allowed("acknowledged", alert)) sendVerdict(alert.id, { status: "acknowledged", note: "", add_mask: false, reason: null });
+  if (!alert || !allowed("acknowledged", alert)) return;
+  const body = { status: "acknowledged", note: "", add_mask: false, reason: null };
+  const id = alert.incident?.id;
+  if (id && [...state.alerts.values()].some((a) => a.id !== alert.id && a.status === "new" && a.incident?.id === id)) body.incident_id = id;
+  sendVerdict(alert.id, body);
 }
 
 function rerender() {
@@ -1054,6 +1260,11 @@ function start() {
   wireTheme();
   onLanguageChange(rerender);
   adoptTokenFromUrl();
+  wireDanger({
+    isAdmin: () => state.me?.role === "admin",
+    cameraName: (id) => state.cameras.find((camera) => camera.id === id)?.name || id,
+    onError: handleError,
+  });
   document.body.classList.toggle("wall", WALL);
   $("wall").hidden = !WALL;
 
@@ -1086,7 +1297,9 @@ function start() {
   alarm.prepare(); // creates the audio context early, so a blocked one shows at once
   renderAlarmControls();
   document.addEventListener("keydown", onKey);
-  document.addEventListener("pointerdown", () => alarm.quiet());
+  // Quiet on click, not pointerdown: hiding the banner moves the page, and on pointerdown the
+  // click would then land on whatever slid under the pointer.
+  document.addEventListener("click", () => alarm.quiet());
   setInterval(() => {
     refreshAges(); // ages keep counting, with or without the server
     renderAlarmControls();

@@ -1,9 +1,10 @@
 // Ranger page (phones): the newest active alerts, where to look, and a map link.
 import { AuthError, ForbiddenError, NetworkError, adoptTokenFromUrl, api, endSession, liveFeed, startSession, token } from "./api.js";
-import { bearingRange, bearingSentence, coordinates, distance, labelText, localTime, mapLinks, timeAgo, timeOfDay } from "./format.js";
+import { bearingRange, bearingSentence, coordinates, distance, firePoint, incidentCameras, labelText, localTime, mapLinks, timeAgo, timeOfDay } from "./format.js";
+import { dangerBadge } from "./danger.js";
 import { language, onLanguageChange, t, translatePage, wireLanguageButtons } from "./i18n.js";
 import { cameraBlind, cameraState, drawMap } from "./map.js";
-import { askForToken, el, evidencePicture, hideBanner, refreshAges, showBanner, showConnection, toast, wireTheme } from "./ui.js";
+import { askForToken, el, evidencePicture, hideBanner, picturesRemoved, refreshAges, showBanner, showConnection, toast, wireTheme } from "./ui.js";
 
 // Alerts a ranger still has to care about; dismissed ones were false alarms.
 const ACTIVE_STATUSES = ["confirmed", "acknowledged", "new"];
@@ -78,7 +79,8 @@ function applyCamera(camera) {
 }
 
 function card(alert) {
-  const links = alert.location && mapLinks(alert.location);
+  const point = firePoint(alert); // the incident's one point when several cameras see the fire (issue 11)
+  const links = point && mapLinks(point);
   const cameraName = alert.camera_name || alert.camera_id;
   return el(
     "article",
@@ -88,20 +90,23 @@ function card(alert) {
       { class: "card-head" },
       el("span", { class: "card-label" }, labelText(alert.label)),
       el("span", { class: `badge status-${alert.status}` }, t(`ranger_status_${alert.status}`)),
+      dangerBadge(alert.danger_level), // the day's fire-danger level (issue 12)
       el("time", { class: "ago", datetime: alert.last_seen, title: localTime(alert.last_seen), dataset: { ago: "" } }, timeAgo(alert.last_seen)),
     ),
     el("p", { class: "bearing" }, bearingSentence(alert)),
     bearingRange(alert) ? el("p", { class: "bearing-range" }, bearingRange(alert)) : null,
-    el(
-      "a",
-      { class: "picture", href: alert.evidence_url, target: "_blank", rel: "noopener", title: t("open_image") },
-      evidencePicture(alert.evidence_url, alert.box, t("evidence_alt", { camera: cameraName })),
-    ),
-    alert.location
+    picturesRemoved(alert) || // retention deleted them: say so, request nothing
+      el(
+        "a",
+        { class: "picture", href: alert.evidence_url, target: "_blank", rel: "noopener", title: t("open_image") },
+        evidencePicture(alert.evidence_url, alert.box, t("evidence_alt", { camera: cameraName })),
+      ),
+    incidentCameras(alert, state.cameras) ? el("p", { class: "incident" }, incidentCameras(alert, state.cameras)) : null,
+    point
       ? el(
           "div",
           { class: "location" },
-          el("div", { class: "where" }, t("location"), el("br"), el("strong", {}, coordinates(alert.location)), ` ${t("uncertainty", { radius: distance(alert.location.uncertainty_m) })}`),
+          el("div", { class: "where" }, t("location"), el("br"), el("strong", {}, coordinates(point)), ` ${t("uncertainty", { radius: distance(point.uncertainty_m) })}`),
           el(
             "div",
             { class: "map-links" },
@@ -118,6 +123,17 @@ function card(alert) {
   );
 }
 
+/** Every active fire's one point, once per incident (its cameras' alerts share it). */
+function activePoints(alerts) {
+  const points = new Map();
+  for (const alert of alerts) {
+    const point = firePoint(alert);
+    const key = alert.incident ? `incident-${alert.incident.id}` : `alert-${alert.id}`;
+    if (point && !points.has(key)) points.set(key, point);
+  }
+  return [...points.values()];
+}
+
 function render() {
   const alerts = [...state.alerts.values()]
     .filter(isActive)
@@ -125,7 +141,7 @@ function render() {
     .slice(0, MAX_CARDS);
   // Cards are rebuilt only when their alert changed, so pictures do not reload; the age is refreshed on all.
   const nodes = alerts.map((alert) => {
-    const key = `${alert.updated_at}|${alert.status}|${alert.last_seen}|${language()}`;
+    const key = `${alert.updated_at}|${alert.status}|${alert.last_seen}|${language()}|${state.cameras.length}`;
     let cached = cards.get(alert.id);
     if (!cached || cached.key !== key) {
       cached = { key, node: card(alert) };
@@ -143,11 +159,18 @@ function render() {
     " ",
     blind.map((camera) => `${camera.name} (${t(`cam_${cameraState(camera)}`)})`).join(", "),
   );
+  // Cameras on night settings (issue 12): rangers know smoke there is seen in infrared, less surely.
+  const night = state.cameras.filter((camera) => !cameraBlind(camera) && camera.frame_mode && camera.frame_mode !== "day");
+  $("night").hidden = !night.length;
+  $("night").replaceChildren(
+    el("strong", {}, t("night_cameras")),
+    " ",
+    night.map((camera) => `${camera.name} (${t(`mode_${camera.frame_mode}`)})`).join(", "),
+  );
   const shown = alerts.filter((alert) => alert.bearing_deg != null);
   $("ranger-map").hidden = !state.cameras.length;
   if (state.cameras.length) {
-    const point = alerts.find((alert) => alert.location)?.location || null;
-    drawMap($("ranger-map"), { cameras: state.cameras, alerts: shown, location: point });
+    drawMap($("ranger-map"), { cameras: state.cameras, alerts: shown, locations: activePoints(alerts) });
   }
   $("no-active").hidden = alerts.length > 0;
   $("updated").textContent = state.updatedAt ? t("updated_at", { time: timeOfDay(state.updatedAt) }) : "";

@@ -79,7 +79,19 @@ export function showConnection(state) {
   node.textContent = t(`conn_${state}`);
 }
 
-/** The evidence JPEG (boxes already drawn) with the normalised box outlined on top. */
+/**
+ * Retention deleted the alert's pictures (evidence_deleted_at): a note saying so, to show instead
+ * of them, or null when they are kept. Callers then request none of its picture URLs.
+ */
+export function picturesRemoved(alert) {
+  if (!alert?.evidence_deleted_at) return null;
+  // Swept once last seen more than the configured days ago: the gap is those days (the sweep is hourly).
+  const days = Math.max(0, Math.floor((Date.parse(alert.evidence_deleted_at) - Date.parse(alert.last_seen)) / 86_400_000));
+  const text = t(days === 1 ? "evidence_removed_one" : "evidence_removed", { n: days });
+  return el("div", { class: "evidence removed", role: "note", title: text }, el("p", {}, text));
+}
+
+/** The evidence JPEG (stored as captured) with the normalised box outlined on top. */
 export function evidencePicture(evidenceUrl, box, alt) {
   const image = el("img", { src: evidenceUrl, alt, decoding: "async" }); // the session cookie authorises it
   const picture = el("div", { class: "evidence" }, image);

@@ -1,0 +1,159 @@
+"""Which night_ir score threshold works on AI For Mankind's IR (greyscale) tower frames.
+
+Frames: every AFM image that streams.frame_mode.classify calls night_ir at the default
+settings. Smoke frames: the boxed ones, plus unboxed ones reviewed as smoke
+(detector/training/afm_unboxed_review.csv); unboxed frames reviewed "unsure" are left out;
+the other unboxed frames count as smoke-free (not one of them drew a box >= 0.08 with the
+shipped model when the pool was reviewed, unless reviewed "negative" by eye).
+
+For each threshold: smoke-free frames with any box at or above it (after the max_box_area
+filter the worker applies), and smoke frames where a box at or above it overlaps the labelled
+box (IoU >= 0.1, or one inside the other). Counted over all frames and over the frames the
+shipped model (run 1) never trained on (its val split, or not in its dataset at all), because
+the split is decided by detector/training/dataset.py and most boxed frames are in train.
+Colour (day) AFM frames are measured the same way for comparison.
+
+    nice -n 19 .venv/bin/python benchmarks/night_ir.py [--shared ../shared] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from detector.filters import apply_filters
+from detector.media import read_image
+from detector.temporal import contains, iou
+from detector.training.dataset import BuildSettings, collect_samples, difference_hash, group_near_duplicates, split_groups, voc_to_yolo
+from detector.training.review import read_review
+from pinewatch.core.config import DetectorConfig, FrameModeConfig
+from streams import wiring
+from streams.frame_mode import classify, measure
+
+THRESHOLDS = (0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.45, 0.50)
+FLOOR = 0.05
+MATCH_IOU = 0.1
+
+
+def run1_sides(shared: Path) -> dict[str, str]:
+    """image name -> 'train' | 'val' for the shipped model's dataset (run 1: the legacy samples, seed 0)."""
+    settings = BuildSettings(shared=shared, out=Path("/nonexistent"))
+    samples = collect_samples(settings)
+    hashes = [difference_hash(read_image(s.image)) for s in samples]
+    groups = group_near_duplicates(hashes, [s.video for s in samples], settings.hash_distance)
+    val = split_groups(groups, settings.val_fraction, settings.seed)
+    print(f"run 1 dataset: {len(samples)} images", file=sys.stderr)  # the model card says 1,488
+    return {s.image.name: ("val" if g in val else "train") for s, g in zip(samples, groups) if s.source.startswith("afm")}
+
+
+def labelled_afm(shared: Path) -> list[tuple[Path, list[tuple[float, float, float, float]] | None]]:
+    """(image, smoke boxes as x1 y1 x2 y2; [] = smoke-free) for every AFM image; 'unsure' ones left out."""
+    afm = shared / "datasets" / "afm-hpwren-smoke"
+    boxes: dict[str, list] = {}
+    for xml in sorted((afm / "annotations").glob("*.xml")):
+        stem, rows = voc_to_yolo(xml)
+        boxes[stem] = [(cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2) for c, cx, cy, w, h in rows if c == 0]
+    review = read_review()
+    out = []
+    for image in sorted((afm / "images").iterdir()):
+        if image.stem in boxes:
+            out.append((image, boxes[image.stem]))
+            continue
+        verdict = review.get(image.name)
+        if verdict is not None and verdict.verdict == "unsure":
+            continue
+        out.append((image, [verdict.box] if verdict is not None and verdict.verdict == "smoke" else []))
+    return out
+
+
+def found(box, truth) -> bool:
+    return any(iou(box, t) >= MATCH_IOU or contains(box, t) or contains(t, box) for t in truth)
+
+
+def measure_all(shared: Path, threads: int) -> dict:
+    config = DetectorConfig(threads=threads)
+    detector = wiring.open_detector(config, score_threshold=FLOOR)
+    modes = FrameModeConfig()
+    sides = run1_sides(shared)
+    rows = []
+    started = time.monotonic()
+    for image_path, truth in labelled_afm(shared):
+        image = read_image(image_path)
+        if image is None:
+            continue
+        mode = classify(measure(image), modes)
+        if mode == "low_light":
+            continue  # none in AFM at the defaults; reported if that ever changes
+        kept = apply_filters(detector.detect([image])[0], [], config.max_box_area)
+        smoke = [d for d in kept if d.label == "smoke"]
+        rows.append(
+            {
+                "name": image_path.name,
+                "mode": mode,
+                "smoke": bool(truth),
+                "side": sides.get(image_path.name, "unused"),
+                "top_any": max((d.score for d in smoke), default=0.0),
+                "top_match": max((d.score for d in smoke if found(d.box, truth)), default=0.0) if truth else 0.0,
+            }
+        )
+    return {"rows": rows, "seconds": time.monotonic() - started}
+
+
+def table(rows: list[dict], title: str) -> list[str]:
+    free = [r for r in rows if not r["smoke"]]
+    smoke = [r for r in rows if r["smoke"]]
+    unseen = [r for r in rows if r["side"] != "train"]
+    free_u = [r for r in unseen if not r["smoke"]]
+    smoke_u = [r for r in unseen if r["smoke"]]
+    lines = [
+        f"**{title}**: {len(free)} smoke-free, {len(smoke)} smoke frames; not trained on by the shipped model: "
+        f"{len(free_u)} smoke-free, {len(smoke_u)} smoke.",
+        "",
+        "| threshold | smoke-free frames with a box | smoke frames found | not trained on: smoke-free with a box | not trained on: smoke found |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+
+    def frac(hit: int, total: int) -> str:
+        return f"{hit}/{total} ({100 * hit / total:.0f} %)" if total else "-"
+
+    for t in THRESHOLDS:
+        lines.append(
+            f"| {t:.2f} | {frac(sum(r['top_any'] >= t for r in free), len(free))} "
+            f"| {frac(sum(r['top_match'] >= t for r in smoke), len(smoke))} "
+            f"| {frac(sum(r['top_any'] >= t for r in free_u), len(free_u))} "
+            f"| {frac(sum(r['top_match'] >= t for r in smoke_u), len(smoke_u))} |"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=None, help="write the tables (Markdown) here; default: print")
+    args = parser.parse_args(argv)
+    result = measure_all(args.shared, args.threads)
+    rows = result["rows"]
+    ir = [r for r in rows if r["mode"] == "night_ir"]
+    day = [r for r in rows if r["mode"] == "day"]
+    sides = {s: sum(r["side"] == s for r in ir) for s in ("train", "val", "unused")}
+    lines = [
+        f"IR frames by the shipped model's split: {sides['train']} train, {sides['val']} val, {sides['unused']} not in its dataset.",
+        "",
+        *table(ir, "night_ir (greyscale) AFM frames"),
+        "",
+        *table(day, "day (colour) AFM frames, for comparison"),
+        "",
+        f"({len(rows)} frames in {result['seconds']:.0f} s, {args.threads} thread(s), detector floor {FLOOR})",
+    ]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
