@@ -15,7 +15,7 @@ committed the event (processed_events.processed_at) minus the frame's capture ti
 (alert_frames.captured_at). Events captured during the warm-up are left out.
 
 A count passes when, after the warm-up, the detector dropped no frame, no sample slot was
-skipped, the detector queue did not grow over the second half, every published detection reached
+skipped, the detector queue ended the second half no higher than it began (a burst is fine), every published detection reached
 the store, and p95 frame-to-alert < 2 s. Each count records the machine's state: the load
 average and the CPU that processes other than this benchmark and its children took; a run where
 they took more than 10 % of a core is flagged BUSY (pause training: kill -STOP, then kill -CONT).
@@ -46,6 +46,11 @@ def percentile(values: list[float], q: float) -> float | None:
         return None
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))], 3)
+
+
+def backlog_flat(pending: list[int]) -> bool:
+    """The detector queue over the second half ends where it started (a passing burst is fine)."""
+    return not pending or max(pending[-3:]) <= max(4, pending[0])
 
 
 def start_farm(work: Path) -> tuple[subprocess.Popen, str]:
@@ -174,7 +179,7 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
     p95 = result["frame_to_alert_s"]["p95"]
     result["passed"] = bool(
         result["dropped_after_warmup"] == 0 and result["skipped_slots_after_warmup"] == 0
-        and (not half or max(half) <= max(4, half[0])) and stored >= published and latencies
+        and backlog_flat(half) and stored >= published and latencies
         and p95 is not None and p95 < P95_LIMIT_S
     )
     result["busy"] = others.core_fraction > BUSY_CORE_FRACTION

@@ -7,7 +7,7 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -15,6 +15,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from alerting.store.db import describe_error
+from alerting.store.repository import NotFound, VerdictError
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,15 @@ def install(app: FastAPI, static_dir=None) -> None:
     if static_dir is not None and (static_dir / "map.json").exists():
         tile_url = json.loads((static_dir / "map.json").read_text()).get("tile_url", "")
     app.add_middleware(SecurityHeaders, page_policy=page_csp(tile_url))
+
+    # The store says what is missing or not allowed; every route answers it the same way.
+    @app.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
+        return _error(404, str(exc))
+
+    @app.exception_handler(VerdictError)
+    async def _verdict(request: Request, exc: VerdictError) -> JSONResponse:
+        return _error(409, str(exc))
 
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:

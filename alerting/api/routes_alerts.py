@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from alerting.api.auth import DECIDE, READ, requires
@@ -14,8 +14,6 @@ from alerting.api.context import context
 from alerting.api.schemas import AlertDetailOut, AlertOut, AlertPage, AlertStatus, FrameOut, VerdictIn
 from alerting.store.repository import (
     AlertFilter,
-    NotFound,
-    VerdictError,
     apply_verdict,
     export_alerts,
     get_alert,
@@ -127,10 +125,7 @@ def alert(
     _: Principal = Depends(requires(READ)),
 ) -> dict:
     with context(request).factory() as session:
-        try:
-            found = get_alert(session, alert_id)
-        except NotFound as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        found = get_alert(session, alert_id)
         frames = list(found.frames)  # oldest first
         if frame_limit is not None:
             frames = frames[len(frames) - frame_limit :] if frame_limit else []
@@ -156,10 +151,7 @@ def frames(
     _: Principal = Depends(requires(READ)),
 ) -> dict:
     with context(request).factory() as session:
-        try:
-            rows, total = list_frames(session, alert_id, offset, limit, newest_first=order == "newest")
-        except NotFound as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        rows, total = list_frames(session, alert_id, offset, limit, newest_first=order == "newest")
         return {"items": [frame_view(f) for f in rows], "total": total}
 
 
@@ -171,15 +163,10 @@ def frames(
 )
 def verdict(request: Request, alert_id: int, body: VerdictIn, principal: Principal = Depends(requires(DECIDE))) -> dict:
     ctx = context(request)
-    try:
-        updated = apply_verdict(
-            ctx.factory, alert_id, body.status, principal.name, body.note, body.add_mask, ctx.recipients,
-            reason=body.reason,
-        )  # fmt: skip
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except VerdictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    updated = apply_verdict(
+        ctx.factory, alert_id, body.status, principal.name, body.note, body.add_mask, ctx.recipients,
+        reason=body.reason,
+    )  # fmt: skip
     if body.status in NOT_A_FIRE:  # issue 11: its incident's point, worked out again without this cone
         refresh_after_verdict(ctx.factory, [alert_id], Rules.from_config(ctx.settings.alerting))
         with ctx.factory() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 
 from alerting.api.auth import DECIDE, READ, requires
 from alerting.api.context import context
@@ -14,7 +14,6 @@ from alerting.grouping import NOT_A_FIRE
 from alerting.incidents import refresh_after_verdict
 from alerting.ingest import Rules
 from alerting.store.incidents import IncidentFilter, apply_incident_verdict, get_incident, list_incidents
-from alerting.store.repository import NotFound, VerdictError
 from alerting.store.tokens import Principal
 from alerting.views import incident_view
 
@@ -48,10 +47,7 @@ def incidents(
 @router.get("/{incident_id}", response_model=IncidentOut, summary="One incident: its point and each camera's alerts")
 def incident(request: Request, incident_id: int, _: Principal = Depends(requires(READ))) -> dict:
     with context(request).factory() as session:
-        try:
-            return incident_view(get_incident(session, incident_id))
-        except NotFound as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        return incident_view(get_incident(session, incident_id))
 
 
 @router.post(
@@ -64,15 +60,10 @@ def verdict(
     request: Request, incident_id: int, body: VerdictIn, principal: Principal = Depends(requires(DECIDE))
 ) -> dict:
     ctx = context(request)
-    try:
-        result = apply_incident_verdict(
-            ctx.factory, incident_id, body.status, principal.name, body.note, body.add_mask, ctx.recipients,
-            reason=body.reason,
-        )  # fmt: skip
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except VerdictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    result = apply_incident_verdict(
+        ctx.factory, incident_id, body.status, principal.name, body.note, body.add_mask, ctx.recipients,
+        reason=body.reason,
+    )  # fmt: skip
     if body.status in NOT_A_FIRE:  # the point, worked out again without the cones just dismissed
         refresh_after_verdict(ctx.factory, result.applied, Rules.from_config(ctx.settings.alerting))
         with ctx.factory() as session:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from alerting.api.auth import DECIDE, requires
 from alerting.api.context import context
 from alerting.store.models import CameraMask
-from alerting.store.repository import MaskError, NotFound, delete_mask, list_masks
+from alerting.store.repository import MaskError, delete_mask, list_masks
 from alerting.store.tokens import Principal
 from alerting.views import iso
 
@@ -68,8 +68,6 @@ def masks(request: Request, camera_id: str | None = None, _: Principal = Depends
 def remove(mask_id: int, request: Request, _: Principal = Depends(requires(DECIDE))) -> Response:
     try:
         delete_mask(context(request).factory, mask_id)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except MaskError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -45,6 +45,29 @@ def register(subparsers) -> None:
     parser.set_defaults(func=_run)
 
 
+RECIPE_FILE = "pinewatch-recipe.json"  # in the dataset folder: the recipe it was built with
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def dataset_plan(asked: dict, resume: bool, run_recipe: dict | None, data_recipe: dict | None, data_exists: bool) -> tuple[dict, bool]:
+    """The dataset recipe to train on, and whether the dataset folder must be (re)built.
+
+    A new run builds what it was asked for. A resumed run trains on the recipe it started with
+    (kept beside its checkpoint), so a fresh machine rebuilds the same data, and a folder built
+    for another run (say, without the synthetic frames) is rebuilt rather than silently reused.
+    """
+    if not resume:
+        return asked, True
+    recipe = run_recipe or asked  # runs started before recipes were kept used the defaults
+    return recipe, not data_exists or (data_recipe is not None and data_recipe != recipe)
+
+
 def _run(args) -> int:
     from detector.training.dataset import BuildSettings, build
 
@@ -59,15 +82,25 @@ def _run(args) -> int:
         for path in keep_for_next_session(settings, models_dir):
             print(f"kept {path}")
         return 0
-    if not args.resume or not (args.data / "data.yaml").exists():
+    run_recipe_file = models_dir / f"{args.name}-dataset.json"
+    data_recipe_file = args.data / RECIPE_FILE
+    recipe, rebuild = dataset_plan(
+        {"synthetic": args.synthetic}, args.resume, _read_json(run_recipe_file), _read_json(data_recipe_file),
+        (args.data / "data.yaml").exists(),
+    )
+    if rebuild:
         try:
-            report = build(BuildSettings(shared=args.shared, out=args.data, synthetic=args.synthetic, feedback=tuple(args.feedback)))
+            report = build(BuildSettings(shared=args.shared, out=args.data, synthetic=recipe["synthetic"], feedback=tuple(args.feedback)))
         except ValueError as exc:  # a --feedback folder that is not a finished export
             print(f"pinewatch train: {exc}")
             return 2
+        data_recipe_file.write_text(json.dumps(recipe))
         print(json.dumps(report, indent=2))
         if args.dataset_only:
             return 0
+    if not args.resume and not args.dataset_only:
+        run_recipe_file.parent.mkdir(parents=True, exist_ok=True)
+        run_recipe_file.write_text(json.dumps(recipe) + "\n")  # committed with the run, so a resume rebuilds the same data
     import importlib.util
 
     if importlib.util.find_spec("ultralytics") is None:

@@ -31,3 +31,19 @@ def test_keep_copies_checkpoint_args_and_curves_and_resume_finds_them(tmp_path):
 def test_nothing_to_resume_names_both_places(tmp_path):
     with pytest.raises(FileNotFoundError, match="run-x-last.pt"):
         resume_source(_settings(tmp_path), tmp_path / "models")
+
+
+def test_a_resumed_run_rebuilds_the_data_it_started_with():
+    from pinewatch.commands.train import dataset_plan
+
+    without = {"synthetic": 0}
+    default = {"synthetic": 300}
+    # A new run builds what it asks for.
+    assert dataset_plan(without, False, None, default, True) == (without, True)
+    # A resume on a fresh machine rebuilds from the run's kept recipe, not from today's defaults.
+    assert dataset_plan(default, True, without, None, False) == (without, True)
+    # A folder built for another run is rebuilt; the matching one is reused.
+    assert dataset_plan(default, True, without, default, True) == (without, True)
+    assert dataset_plan(default, True, without, without, True) == (without, False)
+    # Runs from before recipes were kept resume on the defaults, reusing an unlabelled folder.
+    assert dataset_plan(default, True, None, None, True) == (default, False)

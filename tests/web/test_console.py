@@ -206,6 +206,13 @@ def test_wall_screen_shows_the_newest_new_alert_until_acknowledged(browser, web_
     wait_for(lambda: browser.execute_script("return document.querySelector('.wall-picture img').naturalWidth") == 640, 10, 0.1, "the picture")
     wait_for(lambda: len(_by_css(browser, "#wall-map .map-ray")) >= 1 and len(_by_css(browser, "#wall-map .map-camera")) == 2, 10, 0.1, "the wall map")
     browser.save_screenshot(str(screenshot_dir / "wall.png"))
+    # Nothing overlaps: picture and map sit above the waiting line and the button, inside the frame.
+    boxes = browser.execute_script(
+        "const r = (s) => document.querySelector(s).getBoundingClientRect();"
+        "return {img: r('.wall-picture img'), map: r('#wall-map'), waiting: r('.wall-waiting'), ack: r('.wall-ack'), alert: r('.wall-alert')};"
+    )
+    assert max(boxes["img"]["bottom"], boxes["map"]["bottom"]) <= boxes["waiting"]["top"] + 1, boxes
+    assert boxes["ack"]["bottom"] <= boxes["alert"]["bottom"] + 1, boxes
 
     _press(browser, "a")  # acknowledges the alert on the wall; the next new one takes its place
     wait_for(lambda: web_service.get(f"/api/alerts/{newer['id']}").json()["status"] == "acknowledged", 10, 0.1, "the acknowledgement")
