@@ -49,6 +49,9 @@ def test_demo_raises_smoke_alert_reachable_through_api(tmp_path):
         [sys.executable, "-m", "pinewatch.cli", "demo", "--port", "0", "--duration", "240", "--no-browser"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
+        # As from a terminal: a suite started in the background inherits an ignored SIGINT, and
+        # Python then installs no Ctrl-C handler, so the SIGINT below would do nothing.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     lines: list[str] = []
     try:
