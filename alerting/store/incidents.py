@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from alerting.notify.outbox import Recipient
 from alerting.store.db import write_session
 from alerting.store.models import Alert, Incident
-from alerting.store.repository import NotFound, VerdictError, can_take, check_verdict, decide
+from alerting.store.repository import NotFound, VerdictError, can_take, check_verdict, decide, newest_first_page
 
 @dataclass(frozen=True)
 class IncidentFilter:
@@ -43,17 +43,7 @@ def _with_alerts():
 
 def list_incidents(session: Session, query: IncidentFilter) -> tuple[list[Incident], int]:
     """One page, most recently seen first, and the total that matched."""
-    conditions = _conditions(query)
-    total = session.scalar(select(func.count()).select_from(Incident).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Incident)
-        .options(_with_alerts())
-        .where(*conditions)
-        .order_by(Incident.last_seen.desc(), Incident.id.desc())
-        .limit(query.limit)
-        .offset(query.offset)
-    ).all()
-    return list(rows), total
+    return newest_first_page(session, Incident, _conditions(query), _with_alerts(), query.limit, query.offset)
 
 
 def get_incident(session: Session, incident_id: int) -> Incident:

@@ -57,19 +57,23 @@ def _alert_conditions(query: AlertFilter) -> list:
     return conditions
 
 
-def list_alerts(session: Session, query: AlertFilter) -> tuple[list[Alert], int]:
-    """One page, newest (by last_seen) first, and the total that matched."""
-    conditions = _alert_conditions(query)
-    total = session.scalar(select(func.count()).select_from(Alert).where(*conditions)) or 0
+def newest_first_page(session: Session, model, conditions: list, load, limit: int, offset: int) -> tuple[list, int]:
+    """One page of `model` rows (alerts or incidents), most recently seen first, and the total that matched."""
+    total = session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0
     rows = session.scalars(
-        select(Alert)
-        .options(selectinload(Alert.camera))
+        select(model)
+        .options(load)
         .where(*conditions)
-        .order_by(Alert.last_seen.desc(), Alert.id.desc())
-        .limit(query.limit)
-        .offset(query.offset)
+        .order_by(model.last_seen.desc(), model.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     return list(rows), total
+
+
+def list_alerts(session: Session, query: AlertFilter) -> tuple[list[Alert], int]:
+    """One page, newest (by last_seen) first, and the total that matched."""
+    return newest_first_page(session, Alert, _alert_conditions(query), selectinload(Alert.camera), query.limit, query.offset)
 
 
 def get_alert(session: Session, alert_id: int) -> Alert:
