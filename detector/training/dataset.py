@@ -17,13 +17,14 @@ import json
 import random
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from detector.training.review import read_review
+from detector.training.review import LATE_REVIEW_FILES, read_review
 from detector.training.synthetic import random_paste
 
 CLASSES = ("smoke", "fire")
@@ -51,6 +52,7 @@ class BuildSettings:
     hash_distance: int = 6
     seed: int = 0
     reviewed: bool = True  # apply afm_unboxed_review.csv (smoke found among negatives, hard negatives)
+    review_rounds: int = 1 + len(LATE_REVIEW_FILES)  # 1 = the first review only (runs 3 to 5); later rounds: train only
     fesb: bool = True
     synthetic: int = 300  # train images with pasted small smoke; 0 = none
     crop_size: int = 640  # native-scale crops around boxes of frames larger than this
@@ -245,6 +247,42 @@ def apply_review(samples: list[Sample], shared: Path) -> list[Sample]:
     return added
 
 
+def apply_late_review(
+    samples: list[Sample], sides: list[str], shared: Path, review_files: Sequence[Path], hash_distance: int
+) -> tuple[list[Sample], list[str]]:
+    """Apply review rounds after the first to the training split only, so val stays what it was.
+
+    A reviewed frame already in the data changes only on the train side (smoke: relabelled;
+    unsure: dropped). A new frame goes to train unless it is a near-duplicate of a val image,
+    in which case it is left out rather than moved into val.
+    """
+    merged = {name: row for path in review_files for name, row in read_review(path).items()}
+    if not merged:
+        return [], []
+    present = {sample.image.name for sample in samples}
+    for sample, side in zip(samples, sides):
+        verdict = merged.get(sample.image.name)
+        if verdict is None or side != "train" or sample.source not in ("afm-negative", "afm-hard-negative"):
+            continue
+        if verdict.verdict == "smoke":
+            sample.labels = [_xyxy_to_yolo(0, verdict.box)]
+            sample.source = "afm-reviewed"
+        elif verdict.verdict == "unsure":
+            sample.extras["drop"] = True
+    val_hashes = [_hash(s.image) for s, side in zip(samples, sides) if side == "val"]
+    images = shared / "datasets" / "afm-hpwren-smoke" / "images"
+    added = []
+    for verdict in merged.values():
+        if verdict.name in present or verdict.verdict == "unsure":
+            continue
+        fresh = _hash(images / verdict.name)
+        if any(bin(fresh ^ other).count("1") <= hash_distance for other in val_hashes):
+            continue
+        labels = [_xyxy_to_yolo(0, verdict.box)] if verdict.verdict == "smoke" else []
+        added.append(Sample(images / verdict.name, labels, "afm-reviewed" if labels else "afm-hard-negative"))
+    return added, ["train"] * len(added)
+
+
 FEEDBACK_FORMAT = "pinewatch-feedback/1"
 
 
@@ -380,6 +418,11 @@ def build(settings: BuildSettings) -> dict:
         if twin is not None:
             groups[i] = legacy_groups[twin]
     sides = assign_splits(groups, len(legacy), legacy_val, settings.val_fraction, settings.seed)
+    if settings.reviewed:
+        late, late_sides = apply_late_review(
+            samples, sides, settings.shared, LATE_REVIEW_FILES[: settings.review_rounds - 1], settings.hash_distance
+        )
+        samples, sides = samples + late, sides + late_sides
 
     for split in ("train", "val"):
         for sub in ("images", "labels"):

@@ -6,7 +6,9 @@ the horizon). Training on those as negatives teaches the model to ignore
 exactly the smoke we most need to see. So candidates are mined with a model
 (`mine`), looked at by a person, and the verdicts committed in
 `afm_unboxed_review.csv`: smoke (the model's box becomes the label), negative
-(a hard negative) or unsure (left out).
+(a hard negative) or unsure (left out). A second round (`afm_unboxed_review_round2.csv`)
+looked at the frames run 4's model boxed that run 1's had not: 29 of its 75 were run 1's
+random negatives, 3 of them real smoke.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import cv2
 from detector.detector import Detector
 
 REVIEW_FILE = Path(__file__).with_name("afm_unboxed_review.csv")
+# Later rounds, mined with newer models. They add to the training split only, so every run is
+# measured on the same val images (dataset.apply_late_review).
+LATE_REVIEW_FILES = (Path(__file__).with_name("afm_unboxed_review_round2.csv"),)
 VERDICTS = ("smoke", "negative", "unsure")
 
 

@@ -28,6 +28,11 @@ def register(subparsers) -> None:
     parser.add_argument("--patience", type=int, default=100, help="stop after N epochs without a better val fitness")
     parser.add_argument("--scale", type=float, default=0.5, help="random rescale gain; 0.9 shrinks objects down to a tenth")
     parser.add_argument("--synthetic", type=int, default=300, help="train images with pasted small smoke (0 = none)")
+    parser.add_argument(
+        "--review-rounds", type=int, default=None, choices=(1, 2),
+        help="how many rounds of reviewed AFM frames (detector/training/afm_unboxed_review*.csv) to use; "
+        "later rounds add to train only (default: all)",
+    )
     parser.add_argument("--keep", action="store_true", help="only copy last/best checkpoints, args and curves of --name into models/training and stop")
     parser.add_argument("--device", default="cpu", help="cpu, or a CUDA device index such as 0")
     parser.add_argument("--project", type=Path, default=PROJECT_ROOT / "runs")
@@ -64,7 +69,9 @@ def dataset_plan(asked: dict, resume: bool, run_recipe: dict | None, data_recipe
     """
     if not resume:
         return asked, True
-    recipe = run_recipe or asked  # runs started before recipes were kept used the defaults
+    # Runs started before recipes were kept used the defaults; before review rounds, the first only.
+    recipe = {"review_rounds": 1, **(run_recipe or asked)}
+    data_recipe = None if data_recipe is None else {"review_rounds": 1, **data_recipe}
     return recipe, not data_exists or (data_recipe is not None and data_recipe != recipe)
 
 
@@ -85,12 +92,13 @@ def _run(args) -> int:
     run_recipe_file = models_dir / f"{args.name}-dataset.json"
     data_recipe_file = args.data / RECIPE_FILE
     recipe, rebuild = dataset_plan(
-        {"synthetic": args.synthetic}, args.resume, _read_json(run_recipe_file), _read_json(data_recipe_file),
+        {"synthetic": args.synthetic, "review_rounds": args.review_rounds or BuildSettings.review_rounds}, args.resume, _read_json(run_recipe_file), _read_json(data_recipe_file),
         (args.data / "data.yaml").exists(),
     )
     if rebuild:
         try:
-            report = build(BuildSettings(shared=args.shared, out=args.data, synthetic=recipe["synthetic"], feedback=tuple(args.feedback)))
+            report = build(BuildSettings(shared=args.shared, out=args.data, synthetic=recipe["synthetic"],
+                                 review_rounds=recipe["review_rounds"], feedback=tuple(args.feedback)))
         except ValueError as exc:  # a --feedback folder that is not a finished export
             print(f"pinewatch train: {exc}")
             return 2

@@ -88,3 +88,69 @@ def test_build_from_shared(tmp_path):
     for split in ("train", "val"):
         for label in (tmp_path / "yolo" / split / "labels").glob("afm-negative__*.txt"):
             assert label.stem.split("__", 1)[1] + ".jpeg" not in smoke_names
+
+
+def test_late_review_changes_train_only(tmp_path):
+    """A later review round relabels or drops frames on the train side only, and adds new frames
+    to train unless they duplicate a val image, so every run is measured on the same val."""
+    from detector.training.dataset import Sample, apply_late_review
+
+    images = SHARED / "datasets" / "afm-hpwren-smoke" / "images"
+    if not images.exists():
+        pytest.skip("../shared/datasets not beside the checkout")
+    a, b, c, d, e, f = sorted(images.iterdir())[:6]
+    review = tmp_path / "round2.csv"
+    review.write_text(
+        "# name,verdict,origin,top_score,box\n"
+        f"{a.name},smoke,negatives,0.5,0.1 0.1 0.2 0.2\n"  # in train: relabelled
+        f"{b.name},smoke,negatives,0.5,0.1 0.1 0.2 0.2\n"  # in val: left as it was
+        f"{c.name},unsure,negatives,0.4,\n"  # in train: dropped
+        f"{d.name},negative,pool,0.4,\n"  # new: a train hard negative
+        f"{e.name},unsure,pool,0.3,\n"  # new and unsure: left out
+        f"{b.name.replace(b.suffix, '')}-twin{b.suffix},negative,pool,0.3,\n"  # a near-duplicate of val: left out
+    )
+    twin = tmp_path / "shared" / "datasets" / "afm-hpwren-smoke" / "images"
+    twin.mkdir(parents=True)
+    for source in (d, e):
+        (twin / source.name).symlink_to(source)
+    (twin / f"{b.stem}-twin{b.suffix}").symlink_to(b)
+    samples = [Sample(a, [], "afm-negative"), Sample(b, [], "afm-negative"), Sample(c, [], "afm-negative"), Sample(f, [], "afm-negative")]
+    sides = ["train", "val", "train", "train"]
+    added, added_sides = apply_late_review(samples, sides, tmp_path / "shared", [review], hash_distance=6)
+    assert samples[0].labels and samples[0].source == "afm-reviewed"
+    assert samples[1].labels == [] and samples[1].source == "afm-negative"
+    assert samples[2].extras.get("drop") and not samples[3].extras.get("drop")
+    assert [(s.image.name, s.labels, s.source) for s in added] == [(d.name, [], "afm-hard-negative")]
+    assert added_sides == ["train"]
+
+
+@pytest.mark.slow
+def test_second_review_round_leaves_val_as_it_was(tmp_path):
+    if not (SHARED / "datasets").exists():
+        pytest.skip("../shared/datasets not beside the checkout")
+    folders = {}
+    for rounds in (1, 2):
+        out = tmp_path / f"r{rounds}"
+        build(BuildSettings(shared=SHARED, out=out, synthetic=0, review_rounds=rounds))
+        folders[rounds] = {
+            split: {p.name: p.read_text() for p in (out / split / "labels").iterdir()} for split in ("train", "val")
+        }
+    assert folders[1]["val"] == folders[2]["val"]
+    from detector.training.review import LATE_REVIEW_FILES, read_review
+
+    late = read_review(LATE_REVIEW_FILES[0])
+
+    def stems(split, source=None, labelled=None):
+        return {
+            name.split("__", 1)[1].rsplit(".", 1)[0]
+            for name, text in folders[2][split].items()
+            if (source is None or name.startswith(source + "__")) and (labelled is None or bool(text.strip()) == labelled)
+        }
+
+    def named(verdict, origin=None):
+        return {n.rsplit(".", 1)[0] for n, row in late.items() if row.verdict == verdict and origin in (None, row.origin)}
+
+    assert named("negative", "pool") & stems("train", "afm-hard-negative")  # new hard negatives arrive in train
+    assert not named("unsure") & stems("train")  # unsure frames are not trained on either way
+    assert named("smoke") & stems("train", labelled=True)  # round 2's smoke is learnt as smoke, not as a negative
+    assert not named("smoke") & stems("train", labelled=False)

@@ -36,8 +36,8 @@ def test_nothing_to_resume_names_both_places(tmp_path):
 def test_a_resumed_run_rebuilds_the_data_it_started_with():
     from pinewatch.commands.train import dataset_plan
 
-    without = {"synthetic": 0}
-    default = {"synthetic": 300}
+    without = {"synthetic": 0, "review_rounds": 2}
+    default = {"synthetic": 300, "review_rounds": 2}
     # A new run builds what it asks for.
     assert dataset_plan(without, False, None, default, True) == (without, True)
     # A resume on a fresh machine rebuilds from the run's kept recipe, not from today's defaults.
@@ -47,3 +47,14 @@ def test_a_resumed_run_rebuilds_the_data_it_started_with():
     assert dataset_plan(default, True, without, without, True) == (without, False)
     # Runs from before recipes were kept resume on the defaults, reusing an unlabelled folder.
     assert dataset_plan(default, True, None, None, True) == (default, False)
+
+
+def test_runs_kept_before_review_rounds_resume_on_the_first_round():
+    from pinewatch.commands.train import dataset_plan
+
+    run4 = {"synthetic": 300}  # models/training/pinewatch-run4-dataset.json
+    first_round = {"synthetic": 300, "review_rounds": 1}
+    assert dataset_plan({"synthetic": 300, "review_rounds": 2}, True, run4, None, False) == (first_round, True)
+    assert dataset_plan({"synthetic": 300, "review_rounds": 2}, True, run4, run4, True) == (first_round, False)
+    # A folder built with the second round is rebuilt for such a run.
+    assert dataset_plan(first_round, True, run4, {"synthetic": 300, "review_rounds": 2}, True) == (first_round, True)
