@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detector.training.review import LATE_REVIEW_FILES, read_review
+from detector.training.review import LATE_REVIEW_FILES, Reviewed, read_review
 from detector.training.synthetic import random_paste
 
 CLASSES = ("smoke", "fire")
@@ -223,28 +223,31 @@ def fesb_samples(shared: Path) -> list[Sample]:
     return samples
 
 
+def _apply_verdict(sample: Sample, verdict: Reviewed) -> None:
+    """A reviewed negative: smoke takes the reviewed box as its label, unsure is dropped."""
+    if verdict.verdict == "smoke":
+        sample.labels = [_xyxy_to_yolo(0, verdict.box)]
+        sample.source = "afm-reviewed"
+    elif verdict.verdict == "unsure":
+        sample.extras["drop"] = True
+
+
+def _reviewed_sample(images: Path, verdict: Reviewed) -> Sample:
+    """A reviewed frame that was not in the data: smoke with its box, or a hard negative."""
+    if verdict.verdict == "smoke":
+        return Sample(images / verdict.name, [_xyxy_to_yolo(0, verdict.box)], "afm-reviewed")
+    return Sample(images / verdict.name, [], "afm-hard-negative")
+
+
 def apply_review(samples: list[Sample], shared: Path) -> list[Sample]:
     """Relabel run 1's negatives that show smoke, mark unsure ones to drop, and add the reviewed pool frames."""
     review = read_review()
     images = shared / "datasets" / "afm-hpwren-smoke" / "images"
     for sample in samples:
         verdict = review.get(sample.image.name)
-        if sample.source != "afm-negative" or verdict is None:
-            continue
-        if verdict.verdict == "smoke":
-            sample.labels = [_xyxy_to_yolo(0, verdict.box)]
-            sample.source = "afm-reviewed"
-        elif verdict.verdict == "unsure":
-            sample.extras["drop"] = True
-    added = []
-    for verdict in review.values():
-        if verdict.origin != "pool" or verdict.verdict == "unsure":
-            continue
-        if verdict.verdict == "smoke":
-            added.append(Sample(images / verdict.name, [_xyxy_to_yolo(0, verdict.box)], "afm-reviewed"))
-        else:
-            added.append(Sample(images / verdict.name, [], "afm-hard-negative"))
-    return added
+        if sample.source == "afm-negative" and verdict is not None:
+            _apply_verdict(sample, verdict)
+    return [_reviewed_sample(images, v) for v in review.values() if v.origin == "pool" and v.verdict != "unsure"]
 
 
 def apply_late_review(
@@ -262,13 +265,8 @@ def apply_late_review(
     present = {sample.image.name for sample in samples}
     for sample, side in zip(samples, sides):
         verdict = merged.get(sample.image.name)
-        if verdict is None or side != "train" or sample.source not in ("afm-negative", "afm-hard-negative"):
-            continue
-        if verdict.verdict == "smoke":
-            sample.labels = [_xyxy_to_yolo(0, verdict.box)]
-            sample.source = "afm-reviewed"
-        elif verdict.verdict == "unsure":
-            sample.extras["drop"] = True
+        if verdict is not None and side == "train" and sample.source in ("afm-negative", "afm-hard-negative"):
+            _apply_verdict(sample, verdict)
     val_hashes = [_hash(s.image) for s, side in zip(samples, sides) if side == "val"]
     images = shared / "datasets" / "afm-hpwren-smoke" / "images"
     added = []
@@ -278,8 +276,7 @@ def apply_late_review(
         fresh = _hash(images / verdict.name)
         if any(bin(fresh ^ other).count("1") <= hash_distance for other in val_hashes):
             continue
-        labels = [_xyxy_to_yolo(0, verdict.box)] if verdict.verdict == "smoke" else []
-        added.append(Sample(images / verdict.name, labels, "afm-reviewed" if labels else "afm-hard-negative"))
+        added.append(_reviewed_sample(images, verdict))
     return added, ["train"] * len(added)
 
 
