@@ -219,7 +219,15 @@ def test_replicas_share_the_stream_without_duplicates(redis_client, factory, mak
         consumer_for(redis_lib.Redis.from_url(settings.redis.url), factory, settings, f"replica-{i}", metrics[i])
         for i in range(2)
     ]
-    threads = [threading.Thread(target=r.run, args=(stop,)) for r in replicas]
+    # Both start reading at the same moment: on a loaded box a thread started first could drain
+    # all 60 entries before the other one was scheduled, and the race would go untested.
+    together = threading.Barrier(len(replicas))
+
+    def run(replica) -> None:
+        together.wait()
+        replica.run(stop)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in replicas]
     for thread in threads:
         thread.start()
     deadline = time.monotonic() + 30
