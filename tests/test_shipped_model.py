@@ -95,3 +95,23 @@ def test_fp32_finds_small_early_smoke_in_a_boxed_wc_s_frame():
             truth = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
             found += any(iou(d.box, truth) >= 0.3 for d in detections)
     assert found >= 1
+
+
+@pytest.mark.parametrize("sequence", ["20190925_wc-s-mobo-c", "20180728_rm-w-mobo-c"])
+def test_fp32_raises_no_alert_before_ignition(sequence):
+    """Every pre-ignition frame through the shipped vote: no alert. This is what kept run 4 from
+    shipping: it scores the microwave dish on wc-s's own tower as smoke (models/MODEL_CARD.md)."""
+    from detector.evaluate import ignition_offset_s, list_images
+    from pinewatch.core.config import Settings
+    from streams.wiring import frame_judge
+
+    folder = SHARED / "sequences" / sequence
+    if not folder.exists():
+        pytest.skip("../shared is not beside the checkout")
+    settings = Settings()
+    fp32 = open_detector(settings.detector, MODELS / "pinewatch-smoke.onnx")
+    judge = frame_judge(settings.detector, settings.temporal)
+    before = [path for path in list_images(folder) if (ignition_offset_s(path.name) or 0) < 0]
+    assert len(before) >= 30
+    alerts = [path.name for path in before if judge.judge(fp32.detect([cv2.imread(str(path))])[0]).new_alert]
+    assert alerts == []
