@@ -220,8 +220,8 @@ def log_summary(stats: WorkerStats) -> None:
     p95 = stats.frame_latency.percentile(95)
     log.info(
         "frames=%d failures=%d dropped=%d skipped_slots=%d frozen=%d hung=%d detections=%d "
-        "detector_dropped=%d spool=%d sent=%d p95_latency=%s",
+        "detector_dropped=%d detector_pending=%d spool=%d sent=%d p95_latency=%s",
         total.frames, total.failures, total.dropped, total.skipped_slots, total.frozen_frames, total.hung,
-        total.detections_published, stats.detector_dropped, stats.spool_pending, stats.messages_sent,
+        total.detections_published, stats.detector_dropped, stats.detector_pending, stats.spool_pending, stats.messages_sent,
         f"{p95:.2f}s" if p95 is not None else "-",
     )
