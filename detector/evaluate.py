@@ -72,6 +72,8 @@ class SequenceReport:
     first_alert_offset_s: float | None  # seconds after ignition; None: never alerted after ignition
     first_alert_file: str | None
     alert_offsets_s: list[float] = field(default_factory=list)
+    # Where each alert before ignition was: "file label score x1,y1,x2,y2" (normalised box), to look at.
+    false_alerts: list[str] = field(default_factory=list)
 
     @property
     def minutes_to_detection(self) -> float | None:
@@ -282,11 +284,15 @@ def replay_sequence(name: str, files: Sequence[Path], detections: Sequence[list[
     report = SequenceReport(name, len(files), 0, None, None)
     for path, dets in zip(files, detections):
         offset = ignition_offset_s(path.name)
-        if offset is None or not judge.judge(dets).new_alert:
+        judgement = judge.judge(dets)
+        if offset is None or not judgement.new_alert:
             continue
         report.alert_offsets_s.append(offset)
         if offset < 0:
             report.alerts_before_ignition += 1
+            best = judgement.best
+            if best is not None:
+                report.false_alerts.append(f"{path.name} {best.label} {best.score:.2f} " + ",".join(f"{v:.3f}" for v in best.box))
         elif report.first_alert_offset_s is None:
             report.first_alert_offset_s, report.first_alert_file = offset, path.name
     return report

@@ -254,6 +254,7 @@ def format_report(evaluation: ModelEvaluation) -> str:
         ttd = "never" if seq.minutes_to_detection is None else f"{seq.minutes_to_detection:+.0f} min ({seq.first_alert_file})"
         lines.append(f"sequence {seq.sequence}: {seq.frames} frames, first alert after ignition {ttd}, "
                      f"alerts before ignition {seq.alerts_before_ignition}")
+        lines += [f"  alert before ignition: {where}" for where in seq.false_alerts]
     if evaluation.danger_levels:
         lines.append("fire-danger levels (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition; "
                      "smoke-clip alerts; minutes to detection")

@@ -47,3 +47,19 @@ def test_labelled_frames_pairs_images_with_their_labels(tmp_path):
         (tmp_path / name).write_bytes(b"")
     (tmp_path / "labels" / "2_+00060.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     assert labelled_frames(tmp_path) == [(tmp_path / "2_+00060.jpg", tmp_path / "labels" / "2_+00060.txt")]
+
+
+def test_sequence_replay_says_where_each_alert_before_ignition_was():
+    """`pinewatch eval` names the frame and box of a false alert, so it can be looked at."""
+    from detector.evaluate import replay_sequence
+    from detector.pipeline import FrameJudge
+    from detector.temporal import TemporalParams
+
+    judge = FrameJudge([], 0.5, TemporalParams(window=4, min_hits=2, overlap_iou=0.3, release_misses=3, alert_score=0.25, min_mean_score=0))
+    dish = Detection("smoke", 0.6, (0.37, 0.64, 0.41, 0.72))
+    plume = Detection("smoke", 0.5, (0.05, 0.40, 0.09, 0.45))
+    files = [Path(f"{1569440002 + 60 * k}_{offset:+06d}.jpg") for k, offset in enumerate((-120, -60, 0, 60, 120))]
+    report = replay_sequence("seq", files, [[dish], [dish], [dish], [dish, plume], [dish, plume]], judge)
+    assert report.alerts_before_ignition == 1
+    assert report.false_alerts == ["1569440062_-00060.jpg smoke 0.60 0.370,0.640,0.410,0.720"]
+    assert report.first_alert_offset_s == 120  # the plume, confirmed on its second frame
