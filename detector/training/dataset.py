@@ -393,6 +393,8 @@ def assign_splits(
 
 
 def build(settings: BuildSettings) -> dict:
+    if not 1 <= settings.review_rounds <= 1 + len(LATE_REVIEW_FILES):
+        raise ValueError(f"review_rounds must be 1 to {1 + len(LATE_REVIEW_FILES)}, not {settings.review_rounds}")
     rng = random.Random(settings.seed)
     # First: a folder that is not a finished export fails before minutes of hashing.
     feedback = [s for k, folder in enumerate(settings.feedback) for s in feedback_samples(folder, f"feedback{k}")]

@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     parser.add_argument("--scale", type=float, default=0.5, help="random rescale gain; 0.9 shrinks objects down to a tenth")
     parser.add_argument("--synthetic", type=int, default=300, help="train images with pasted small smoke (0 = none)")
     parser.add_argument(
-        "--review-rounds", type=int, default=None, choices=(1, 2),
+        "--review-rounds", type=int, default=None,
         help="how many rounds of reviewed AFM frames (detector/training/afm_unboxed_review*.csv) to use; "
         "later rounds add to train only (default: all)",
     )
@@ -99,7 +99,7 @@ def _run(args) -> int:
         try:
             report = build(BuildSettings(shared=args.shared, out=args.data, synthetic=recipe["synthetic"],
                                  review_rounds=recipe["review_rounds"], feedback=tuple(args.feedback)))
-        except ValueError as exc:  # a --feedback folder that is not a finished export
+        except ValueError as exc:  # a --feedback folder that is not a finished export, an unknown review round
             print(f"pinewatch train: {exc}")
             return 2
         data_recipe_file.write_text(json.dumps(recipe))

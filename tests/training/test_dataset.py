@@ -154,3 +154,9 @@ def test_second_review_round_leaves_val_as_it_was(tmp_path):
     assert not named("unsure") & stems("train")  # unsure frames are not trained on either way
     assert named("smoke") & stems("train", labelled=True)  # round 2's smoke is learnt as smoke, not as a negative
     assert not named("smoke") & stems("train", labelled=False)
+
+
+def test_an_unknown_review_round_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match="review_rounds must be 1 to 2, not 3"):
+        build(BuildSettings(shared=tmp_path, out=tmp_path / "yolo", review_rounds=3))
+    assert not (tmp_path / "yolo").exists()
