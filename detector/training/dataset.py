@@ -251,13 +251,15 @@ def apply_review(samples: list[Sample], shared: Path) -> list[Sample]:
 
 
 def apply_late_review(
-    samples: list[Sample], sides: list[str], shared: Path, review_files: Sequence[Path], hash_distance: int
+    samples: list[Sample], sides: list[str], hashes: Sequence[int], shared: Path, review_files: Sequence[Path],
+    hash_distance: int,
 ) -> tuple[list[Sample], list[str]]:
     """Apply review rounds after the first to the training split only, so val stays what it was.
 
     A reviewed frame already in the data changes only on the train side (smoke: relabelled;
     unsure: dropped). A new frame goes to train unless it is a near-duplicate of a val image,
-    in which case it is left out rather than moved into val.
+    in which case it is left out rather than moved into val. `hashes` are the samples'
+    difference hashes, as the split computed them.
     """
     merged = {name: row for path in review_files for name, row in read_review(path).items()}
     if not merged:
@@ -267,7 +269,7 @@ def apply_late_review(
         verdict = merged.get(sample.image.name)
         if verdict is not None and side == "train" and sample.source in ("afm-negative", "afm-hard-negative"):
             _apply_verdict(sample, verdict)
-    val_hashes = [_hash(s.image) for s, side in zip(samples, sides) if side == "val"]
+    val_hashes = [h for h, side in zip(hashes, sides) if side == "val"]  # hashed once, for the split
     images = shared / "datasets" / "afm-hpwren-smoke" / "images"
     added = []
     for verdict in merged.values():
@@ -419,7 +421,8 @@ def build(settings: BuildSettings) -> dict:
     sides = assign_splits(groups, len(legacy), legacy_val, settings.val_fraction, settings.seed)
     if settings.reviewed:
         late, late_sides = apply_late_review(
-            samples, sides, settings.shared, LATE_REVIEW_FILES[: settings.review_rounds - 1], settings.hash_distance
+            samples, sides, hashes, settings.shared, LATE_REVIEW_FILES[: settings.review_rounds - 1],
+            settings.hash_distance,
         )
         samples, sides = samples + late, sides + late_sides
 

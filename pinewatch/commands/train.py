@@ -92,7 +92,7 @@ def _run(args) -> int:
     run_recipe_file = models_dir / f"{args.name}-dataset.json"
     data_recipe_file = args.data / RECIPE_FILE
     recipe, rebuild = dataset_plan(
-        {"synthetic": args.synthetic, "review_rounds": args.review_rounds or BuildSettings.review_rounds}, args.resume, _read_json(run_recipe_file), _read_json(data_recipe_file),
+        {"synthetic": args.synthetic, "review_rounds": BuildSettings.review_rounds if args.review_rounds is None else args.review_rounds}, args.resume, _read_json(run_recipe_file), _read_json(data_recipe_file),
         (args.data / "data.yaml").exists(),
     )
     if rebuild:

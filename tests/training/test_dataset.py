@@ -116,7 +116,8 @@ def test_late_review_changes_train_only(tmp_path):
     (twin / f"{b.stem}-twin{b.suffix}").symlink_to(b)
     samples = [Sample(a, [], "afm-negative"), Sample(b, [], "afm-negative"), Sample(c, [], "afm-negative"), Sample(f, [], "afm-negative")]
     sides = ["train", "val", "train", "train"]
-    added, added_sides = apply_late_review(samples, sides, tmp_path / "shared", [review], hash_distance=6)
+    hashes = [difference_hash(cv2.imread(str(s.image))) for s in samples]
+    added, added_sides = apply_late_review(samples, sides, hashes, tmp_path / "shared", [review], hash_distance=6)
     assert samples[0].labels and samples[0].source == "afm-reviewed"
     assert samples[1].labels == [] and samples[1].source == "afm-negative"
     assert samples[2].extras.get("drop") and not samples[3].extras.get("drop")
