@@ -4,7 +4,7 @@
 thread patrols its presets, each a camera of its own: streams/patrol.py) and supervises
 them until `stop` is set (or every recording has ended): health ticks turn silence into
 offline, the watchdog replaces hung or dead camera threads, and a summary is logged every
-minute. `pinewatch run` calls it; so can tests and benchmarks.
+minute, after which the C heap's free pages go back to the system (streams/memory.py). `pinewatch run` calls it; so can tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from streams.frame_mode import CameraModes, ModeThresholds
 from streams.health import HealthTracker
 from streams import levels
 from streams.masks import MaskWatcher
+from streams.memory import release_free_memory, trim_supported
 from streams.patrol import PatrolThread
 from streams.publisher import Publisher
 from streams.sampler import Sampler, spread_phase
@@ -91,6 +92,8 @@ def run(
         "worker %s: %d cameras%s, Redis %s", worker_name, len(cameras), f" (shard {shard})" if shard else "",
         redact_url(settings.redis.url),
     )
+    if not trim_supported():
+        log.warning("this C library has no malloc_trim: freed frame memory stays in the heap and RSS may creep (streams/memory.py)")
     try:
         with BatchingService(detector, streams.max_pending_frames) as batching:
             services = Services(
@@ -195,6 +198,7 @@ def supervise(slots: list[CameraSlot], watchdog: Watchdog, services: Services, s
             return
         if time.monotonic() >= next_summary:
             log_summary(services.stats)
+            release_free_memory()  # else freed frame buffers stay in glibc's arenas: RSS creeps (streams/memory.py)
             next_summary += SUMMARY_EVERY_S
 
 
