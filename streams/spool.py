@@ -5,7 +5,9 @@ neither a Redis outage nor a worker crash loses one; replay keeps the original o
 file per entry (`<sequence>.json`, written to a temporary name, fsynced, then renamed):
 messages are rare (detections and health changes), and a torn write can never corrupt others.
 When the spool holds `max_bytes`, new entries are refused and counted, never older ones
-dropped: the first detection of a fire is the one that matters.
+dropped: the first detection of a fire is the one that matters. A refusal episode logs its first
+refusal, then at most one line a minute with the count, and one line when entries fit again:
+a long Redis outage with 200 cameras would otherwise write an ERROR line per message.
 One process owns a spool directory (an exclusive lock), so two workers never replay twice.
 """
 
@@ -22,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+REFUSAL_LOG_EVERY_S = 60.0
 
 
 class SpoolLocked(RuntimeError):
@@ -59,6 +63,8 @@ class DiskSpool:
         self._order: deque[int] = deque()
         self.refused = 0  # entries not spooled because the spool was full
         self.quarantined = 0  # unreadable files moved aside
+        self._episode_refused = 0  # refusals since the spool last accepted an entry
+        self._episode_logged_at = 0.0  # monotonic time of the episode's last log line
         for leftover in self.directory.glob("*.tmp"):
             leftover.unlink()  # a write that never finished: its message was never acknowledged as spooled
         for path in sorted(self.directory.glob("*.json")):
@@ -82,8 +88,7 @@ class DiskSpool:
         data = json.dumps({"stream": stream, "fields": fields, "spooled_at": time.time()}).encode()
         with self._lock:
             if self._bytes + len(data) > self.max_bytes:
-                self.refused += 1
-                log.error("spool %s is full (%d bytes): message to %s refused (%d so far)", self.directory, self._bytes, stream, self.refused)
+                self._refuse(stream, f"full ({self._bytes} bytes)")
                 return False
             sequence = self._next
             self._next += 1
@@ -99,13 +104,27 @@ class DiskSpool:
                 partial.unlink(missing_ok=True)
                 if (self.directory / _name(sequence)).exists():  # renamed, only the directory sync failed
                     (self.directory / _name(sequence)).unlink(missing_ok=True)
-                self.refused += 1
-                log.error("spool %s cannot store a message to %s: %s (%d refused so far)", self.directory, stream, exc, self.refused)
+                self._refuse(stream, f"cannot store: {exc}")
                 return False
+            if self._episode_refused:
+                log.warning("spool %s accepts entries again after refusing %d", self.directory, self._episode_refused)
+                self._episode_refused = 0
             self._order.append(sequence)
             self._sizes[sequence] = len(data)
             self._bytes += len(data)
         return True
+
+    def _refuse(self, stream: str, why: str) -> None:
+        """Count a refused entry; log the first of an episode, then one line a minute (lock held)."""
+        self.refused += 1
+        self._episode_refused += 1
+        now = time.monotonic()
+        if self._episode_refused == 1 or now - self._episode_logged_at >= REFUSAL_LOG_EVERY_S:
+            self._episode_logged_at = now
+            log.error(
+                "spool %s %s: message to %s refused (%d in this episode, %d since start)",
+                self.directory, why, stream, self._episode_refused, self.refused,
+            )
 
     def _sync_directory(self) -> None:
         fd = os.open(self.directory, os.O_RDONLY)

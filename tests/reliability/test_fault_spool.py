@@ -74,3 +74,27 @@ def test_enospc_is_a_refusal_not_a_crash(tmp_path, caplog):
     reopened = DiskSpool(tmp_path / "spool", max_bytes=1_000_000)  # and after a restart
     assert [e.fields["n"] for e in reopened.oldest(10)] == ["1", "3"]
     reopened.close()
+
+
+def test_a_refusal_episode_logs_its_first_refusal_then_once_a_minute(tmp_path, caplog, monkeypatch):
+    from streams import spool as spool_module
+
+    spool = DiskSpool(tmp_path / "spool", max_bytes=200)
+    clock = [1000.0]
+    monkeypatch.setattr(spool_module.time, "monotonic", lambda: clock[0])
+    try:
+        assert spool.append("s", {"n": "1"})
+        with caplog.at_level(logging.WARNING, logger="streams.spool"):
+            for _ in range(500):  # a long outage: the spool stays full
+                assert spool.append("s", {"n": "x" * 200}) is False
+            clock[0] += spool_module.REFUSAL_LOG_EVERY_S
+            assert spool.append("s", {"n": "x" * 200}) is False
+            spool.remove(spool.oldest(1))  # Redis took the entry: room again
+            assert spool.append("s", {"n": "2"})
+        lines = [r.getMessage() for r in caplog.records]
+        assert spool.refused == 501 and len(lines) == 3, lines
+        assert "(1 in this episode, 1 since start)" in lines[0]
+        assert "(501 in this episode, 501 since start)" in lines[1]
+        assert "accepts entries again after refusing 501" in lines[2]
+    finally:
+        spool.close()
