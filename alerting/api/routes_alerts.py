@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timezone
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -69,9 +70,13 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
+# Numbers and "lat, lon" points are data, not formulas: a point south of the equator starts with "-".
+_NUMERIC_TEXT = re.compile(r"-?\d+(\.\d+)?(, -?\d+(\.\d+)?)?")
+
+
 def _cell(value: object) -> object:
     """Defuse spreadsheet formulas in free text (notes, names)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMERIC_TEXT.fullmatch(value):
         return "'" + value
     return "" if value is None else value
 

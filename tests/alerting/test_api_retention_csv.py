@@ -51,3 +51,13 @@ def test_the_csv_names_each_alerts_incident_and_its_point(client, app, tokens): 
     # The same filter as the list: one camera's alerts only.
     only = list(csv.DictReader(io.StringIO(client.get("/api/alerts.csv?camera_id=east", headers=headers).text.lstrip("\ufeff"))))
     assert [(int(r["alert_id"]), r["incident_id"]) for r in only] == [(east, str(incident["id"]))]
+
+
+def test_csv_cells_defuse_formulas_but_keep_points_south_of_the_equator():
+    from alerting.api.routes_alerts import _cell
+
+    assert _cell('=HYPERLINK("http://x","y")') == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert _cell("-2+3") == "'-2+3" and _cell("@SUM(A1)") == "'@SUM(A1)" and _cell("+1 cloud") == "'+1 cloud"
+    assert _cell("-12.3456, 108.4900") == "-12.3456, 108.4900"  # a point as the API prints it
+    assert _cell("-33.9, -70.12") == "-33.9, -70.12" and _cell("-4.5") == "-4.5"
+    assert _cell(None) == "" and _cell(-12.5) == -12.5
