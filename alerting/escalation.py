@@ -7,7 +7,8 @@
   `escalate_after_min` passes, `Escalator` tells the next higher tier with a group covering it.
 - When an operator confirms it, `Escalator` tells the groups already told (the tiers reached)
   and every district-duty group covering it, once (whatever confirmed it: the verdict route or
-  an incident's).
+  an incident's). Once per fire, too: an address already told that another camera's alert of
+  the same incident is confirmed is not told again for this one.
 
 Every message is an outbox row carrying its group and tier, so GET /api/notifications is the log.
 A group's area: its cameras, its districts (cameras.district), its polygon of [lat, lon] (the
@@ -91,12 +92,16 @@ class Routing:
         return timedelta(minutes=self.fire_danger.levels[level or self.fire_danger.default_level].escalate_after_min)
 
 
-def add_rows(session: Session, alert_id: int, kind: str, recipients: list[Recipient]) -> int:
-    """Outbox rows for the recipients not yet sent this kind for the alert (one row per address)."""
+def add_rows(session: Session, alert_id: int, kind: str, recipients: list[Recipient], incident_id: int | None = None) -> int:
+    """Outbox rows for the recipients not yet sent this kind for the alert, or, given its
+    incident, for any alert of that incident (one row per address)."""
+    told = Notification.alert_id == alert_id
+    if incident_id is not None:
+        told = Notification.alert_id.in_(select(Alert.id).where(Alert.incident_id == incident_id))
     existing = {
         (channel, to)
         for channel, to in session.execute(
-            select(Notification.channel, Notification.recipient).where(Notification.alert_id == alert_id, Notification.kind == kind)
+            select(Notification.channel, Notification.recipient).where(told, Notification.kind == kind)
         ).all()
     }
     fresh = []
@@ -170,7 +175,8 @@ class Escalator:
             if alert is None or alert.status not in CONFIRMED or alert.confirmed_routed_at is not None:
                 return False
             camera = session.get(Camera, alert.camera_id)
-            added = add_rows(session, alert.id, "confirmed", self.routing.confirmed_recipients(camera, alert))
+            recipients = self.routing.confirmed_recipients(camera, alert)
+            added = add_rows(session, alert.id, "confirmed", recipients, incident_id=alert.incident_id)
             alert.confirmed_routed_at = utcnow()
         if added:
             log.info("alert %d confirmed: told %d group recipients", alert_id, added)
