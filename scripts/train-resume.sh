@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Resume the long training run in the background (run at the start of every session).
 #   bash scripts/train-resume.sh            # resumes RUN (default below) from runs/ or models/training/
-#   RUN=pinewatch-run6 bash scripts/train-resume.sh
+#   RUN=pinewatch-run5 bash scripts/train-resume.sh   # another run by name
 # Before the session ends: .venv/bin/pinewatch train --keep --name "$RUN", then commit models/training/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN="${RUN:-pinewatch-run5}"
+RUN="${RUN:-pinewatch-run6}"
 [ -x .venv/bin/pinewatch ] && .venv/bin/python -c 'import ultralytics' 2>/dev/null || make train-deps
 mkdir -p var
 if [ -f var/train.pid ] && kill -0 "$(cat var/train.pid)" 2>/dev/null; then
