@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -94,14 +95,10 @@ def dropped_after(drops: list[tuple[datetime, int]], since: datetime) -> int | N
 def rss_growth(samples: list[dict], window_s: float) -> dict:
     """Growth of the worker's RSS over the samples given (those after the warm-up)."""
     t0, t1 = samples[0]["t_s"], samples[-1]["t_s"]
-    first = sorted(s["worker_rss_mb"] for s in samples if s["t_s"] < t0 + window_s)
-    last = sorted(s["worker_rss_mb"] for s in samples if s["t_s"] > t1 - window_s)
-    start, end = first[len(first) // 2], last[len(last) // 2]
-    n = len(samples)
-    mean_t = sum(s["t_s"] for s in samples) / n
-    mean_r = sum(s["worker_rss_mb"] for s in samples) / n
-    spread = sum((s["t_s"] - mean_t) ** 2 for s in samples)
-    slope = sum((s["t_s"] - mean_t) * (s["worker_rss_mb"] - mean_r) for s in samples) / spread if spread else 0.0
+    start = statistics.median_high(s["worker_rss_mb"] for s in samples if s["t_s"] < t0 + window_s)
+    end = statistics.median_high(s["worker_rss_mb"] for s in samples if s["t_s"] > t1 - window_s)
+    times, rss = [s["t_s"] for s in samples], [s["worker_rss_mb"] for s in samples]
+    slope = statistics.linear_regression(times, rss).slope if len(set(times)) > 1 else 0.0
     return {"start_median_mb": start, "end_median_mb": end, "percent": round(100 * (end - start) / start, 2),
             "slope_mb_per_min": round(60 * slope, 3)}
 

@@ -18,10 +18,8 @@ import time
 
 log = logging.getLogger(__name__)
 
-_libc = None
 try:
-    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    _trim = _libc.malloc_trim
+    _trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     _trim.argtypes, _trim.restype = [ctypes.c_size_t], ctypes.c_int
 except (OSError, AttributeError):
     _trim = None

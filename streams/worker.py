@@ -4,7 +4,8 @@
 thread patrols its presets, each a camera of its own: streams/patrol.py) and supervises
 them until `stop` is set (or every recording has ended): health ticks turn silence into
 offline, the watchdog replaces hung or dead camera threads, and a summary is logged every
-minute, after which the C heap's free pages go back to the system (streams/memory.py). `pinewatch run` calls it; so can tests and benchmarks.
+minute, after which the C heap's free pages go back to the system (streams/memory.py).
+`pinewatch run` calls it; so can tests and benchmarks.
 """
 
 from __future__ import annotations

@@ -225,13 +225,14 @@ def test_a_fire_two_cameras_see_is_announced_to_the_district_once(factory):
         {"name": "district", "tier": None, "district_duty": True, "districts": ["Lạc Dương"],
          "recipients": [{"channel": "zalo", "to": "hat-kiem-lam"}]},
     ])  # fmt: skip
-    rules = Rules(WINDOW, WINDOW, 50_000, 0.5, (), routing=Routing.from_config(notify, FireDangerConfig()))
+    routing = Routing.from_config(notify, FireDangerConfig())
+    rules = Rules(WINDOW, WINDOW, 50_000, 0.5, (), routing=routing)
     [west] = ingest_detection(factory, _towards(WEST, FIRE), rules).created
     [east] = ingest_detection(factory, _towards(EAST, FIRE, minutes=1), rules).created
     incident_id = _incident_of(factory, west).id
     assert _incident_of(factory, east).id == incident_id
     apply_incident_verdict(factory, incident_id, "confirmed", "olivia", "smoke column", False, [])
-    assert Escalator(factory, Routing.from_config(notify, FireDangerConfig())).run_once() == 2  # both alerts routed
+    assert Escalator(factory, routing).run_once() == 2  # both alerts routed
     with factory() as session:
         rows = session.execute(select(Notification.alert_id, Notification.kind, Notification.recipient)).all()
     confirmed = sorted(to for _, kind, to in rows if kind == "confirmed")
@@ -240,7 +241,7 @@ def test_a_fire_two_cameras_see_is_announced_to_the_district_once(factory):
     # A fire elsewhere, later (its own incident), is announced again.
     [later] = ingest_detection(factory, _towards(WEST, FIRE, minutes=120), rules).created
     apply_verdict(factory, later, "confirmed", "olivia", "again", False, [])
-    Escalator(factory, Routing.from_config(notify, FireDangerConfig())).run_once()
+    Escalator(factory, routing).run_once()
     with factory() as session:
         told = session.execute(select(Notification.recipient).where(Notification.alert_id == later, Notification.kind == "confirmed")).scalars().all()
     assert sorted(told) == ["+84900000001", "hat-kiem-lam"]
