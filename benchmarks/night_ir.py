@@ -4,21 +4,25 @@ Frames: every AFM image that streams.frame_mode.classify calls night_ir at the d
 settings. Smoke frames: the boxed ones, plus unboxed ones reviewed as smoke
 (detector/training/afm_unboxed_review.csv); unboxed frames reviewed "unsure" are left out;
 the other unboxed frames count as smoke-free (not one of them drew a box >= 0.08 with the
-shipped model when the pool was reviewed, unless reviewed "negative" by eye).
+run-1 model when the pool was reviewed, unless reviewed "negative" by eye).
 
 For each threshold: smoke-free frames with any box at or above it (after the max_box_area
 filter the worker applies), and smoke frames where a box at or above it overlaps the labelled
 box (IoU >= 0.1, or one inside the other). Counted over all frames and over the frames the
-shipped model (run 1) never trained on (its val split, or not in its dataset at all), because
-the split is decided by detector/training/dataset.py and most boxed frames are in train.
-Colour (day) AFM frames are measured the same way for comparison.
+model never trained on (its val split, or not in its dataset at all), because the split is
+decided by detector/training/dataset.py and most boxed frames are in train. The split is read
+from --data, the dataset folder the model trained on: build it with the model's recipe first
+(`pinewatch train --dataset-only` and the options models/MODEL_CARD.md gives; the recipe the
+folder holds is printed with the tables). Colour (day) AFM frames are measured the same way for
+comparison.
 
-    nice -n 19 .venv/bin/python benchmarks/night_ir.py [--shared ../shared] [--out FILE]
+    nice -n 19 .venv/bin/python benchmarks/night_ir.py [--model M] [--data data/yolo] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -37,15 +41,20 @@ FLOOR = 0.05
 MATCH_IOU = 0.1
 
 
-def run1_sides(shared: Path) -> dict[str, str]:
-    """image name -> 'train' | 'val' for the shipped model's dataset (run 1: the legacy samples, seed 0)."""
-    settings = BuildSettings(shared=shared, out=Path("/nonexistent"))
-    samples = collect_samples(settings)
-    hashes = [difference_hash(read_image(s.image)) for s in samples]
-    groups = group_near_duplicates(hashes, [s.video for s in samples], settings.hash_distance)
-    val = split_groups(groups, settings.val_fraction, settings.seed)
-    print(f"run 1 dataset: {len(samples)} images", file=sys.stderr)  # the model card says 1,488
-    return {s.image.name: ("val" if g in val else "train") for s, g in zip(samples, groups) if s.source.startswith("afm")}
+def dataset_sides(data: Path) -> dict[str, str]:
+    """AFM image name -> 'train' | 'val' in a dataset folder built by detector/training/dataset.py."""
+    sides = {}
+    for side in ("train", "val"):
+        for image in (data / side / "images").glob("afm*__*"):
+            sides[image.name.split("__", 1)[1]] = side
+    if not sides:
+        raise SystemExit(f"night_ir: no AFM images under {data}/train or {data}/val; build the model's dataset first")
+    return sides
+
+
+def dataset_recipe(data: Path) -> str:
+    recipe = data / "pinewatch-recipe.json"
+    return json.dumps(json.loads(recipe.read_text()), sort_keys=True) if recipe.is_file() else "unknown"
 
 
 def labelled_afm(shared: Path) -> list[tuple[Path, list[tuple[float, float, float, float]] | None]]:
@@ -72,11 +81,11 @@ def found(box, truth) -> bool:
     return any(iou(box, t) >= MATCH_IOU or contains(box, t) or contains(t, box) for t in truth)
 
 
-def measure_all(shared: Path, threads: int) -> dict:
+def measure_all(shared: Path, data: Path, model: Path | None, threads: int) -> dict:
     config = DetectorConfig(threads=threads)
-    detector = wiring.open_detector(config, score_threshold=FLOOR)
+    detector = wiring.open_detector(config, model, score_threshold=FLOOR)
     modes = FrameModeConfig()
-    sides = run1_sides(shared)
+    sides = dataset_sides(data)
     rows = []
     started = time.monotonic()
     for image_path, truth in labelled_afm(shared):
@@ -108,7 +117,7 @@ def table(rows: list[dict], title: str) -> list[str]:
     free_u = [r for r in unseen if not r["smoke"]]
     smoke_u = [r for r in unseen if r["smoke"]]
     lines = [
-        f"**{title}**: {len(free)} smoke-free, {len(smoke)} smoke frames; not trained on by the shipped model: "
+        f"**{title}**: {len(free)} smoke-free, {len(smoke)} smoke frames; not trained on by the model: "
         f"{len(free_u)} smoke-free, {len(smoke_u)} smoke.",
         "",
         "| threshold | smoke-free frames with a box | smoke frames found | not trained on: smoke-free with a box | not trained on: smoke found |",
@@ -131,16 +140,20 @@ def table(rows: list[dict], title: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--model", type=Path, default=None, help="ONNX model (default: the shipped fp32)")
+    parser.add_argument("--data", type=Path, default=Path("data/yolo"), help="the dataset folder the model trained on")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None, help="write the tables (Markdown) here; default: print")
+    parser.add_argument("--rows", type=Path, default=None, help="write each frame's mode, side and top scores here (JSON)")
     args = parser.parse_args(argv)
-    result = measure_all(args.shared, args.threads)
+    result = measure_all(args.shared, args.data, args.model, args.threads)
     rows = result["rows"]
     ir = [r for r in rows if r["mode"] == "night_ir"]
     day = [r for r in rows if r["mode"] == "day"]
     sides = {s: sum(r["side"] == s for r in ir) for s in ("train", "val", "unused")}
     lines = [
-        f"IR frames by the shipped model's split: {sides['train']} train, {sides['val']} val, {sides['unused']} not in its dataset.",
+        f"Model {args.model or 'models/pinewatch-smoke.onnx'}; dataset {args.data} (recipe {dataset_recipe(args.data)}).",
+        f"IR frames by that dataset's split: {sides['train']} train, {sides['val']} val, {sides['unused']} not in it.",
         "",
         *table(ir, "night_ir (greyscale) AFM frames"),
         "",
@@ -151,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     if args.out:
         args.out.write_text(text)
+    if args.rows:
+        args.rows.write_text(json.dumps(rows, indent=1))
     sys.stdout.write(text)
     return 0
 

@@ -7,6 +7,7 @@ settings (and, with a sweep, at a grid of temporal settings).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 from dataclasses import asdict, dataclass, field
@@ -56,6 +57,7 @@ class ModelEvaluation:
     val_smoke_by_size: list[SizeRecall] = field(default_factory=list)
     small_smoke: dict | None = None  # the boxed wc-s frames (measure only, never trained on)
     danger_levels: list[dict] = field(default_factory=list)  # issue 12: each fire-danger level's vote, replayed
+    sha256: str = ""  # of the model file, so that a figure is never read for another file at the same path
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -214,6 +216,7 @@ def evaluate_model(
     clip_reports, sequence_reports = _replay(cached, detector_cfg, settings.temporal)
     return ModelEvaluation(
         model=str(model),
+        sha256=hashlib.sha256(Path(model).read_bytes()).hexdigest(),
         imgsz=detector_cfg.imgsz,
         score_threshold=detector_cfg.score_threshold,
         temporal=settings.temporal.model_dump(),

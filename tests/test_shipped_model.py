@@ -52,17 +52,11 @@ def test_finds_smoke_in_a_real_smoke_frame(detector):
     assert any(d.label == "smoke" for d in detections), detections
 
 
-def test_nothing_in_real_smoke_free_frames(detector, request):
+def test_nothing_in_real_smoke_free_frames(detector):
+    # int8 kernels round by CPU instruction set; the shipped int8 scores these frames under 0.05 on
+    # an AVX-512 VNNI / AMX Xeon, far from the 0.25 threshold (models/MODEL_CARD.md).
     clip = ROOT / "sample_videos" / "nosmoke_hpwren_lyons_peak.mp4"
     frames = [_frame(clip, i) for i in (0, 60, 119)]
-    if request.node.callspec.params["detector"] == "pinewatch-smoke-int8.onnx":
-        # int8 kernels round by CPU instruction set: the lens vignette of frame 119 scores 0.234
-        # on an AVX-512 VNNI EPYC and >= 0.25 (one box) on other CPUs (models/MODEL_CARD.md).
-        # Hold int8 to a machine-independent bound instead of a box count.
-        low = open_detector(DetectorConfig(score_threshold=0.05), MODELS / "pinewatch-smoke-int8.onnx")
-        scores = [d.score for frame in low.detect(frames) for d in frame]
-        assert max(scores, default=0.0) < 0.30, scores
-        return
     assert detector.detect(frames) == [[], [], []]
 
 
@@ -79,7 +73,7 @@ def test_finds_the_labelled_plume_in_a_tower_image(detector):
     assert iou(best.box, truth) > 0.3
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped run-1 model boxes none of the 14 wc-s frames (issue 9); strict: remove when one does")
+@pytest.mark.xfail(strict=True, reason="the shipped model (run 6, epoch 3) boxes none of the 14 wc-s frames (issue 9); strict: remove when one does")
 def test_fp32_finds_small_early_smoke_in_a_boxed_wc_s_frame():
     """The smallest, earliest smoke: 20-50 px plumes in 1280-px frames, never trained on."""
     folder = SHARED / "sequences" / "20190925_wc-s-mobo-c"

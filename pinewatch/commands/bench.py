@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -56,11 +57,18 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
+def stale(document: dict) -> bool:
+    """True when the evaluated file's recorded sha256 differs from the file now at its path."""
+    recorded, path = document.get("sha256"), Path(document["model"])
+    return bool(recorded) and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != recorded
+
+
 def read_map50(pairs: list[str], eval_files: list[Path]) -> dict[str, float]:
     """detector.bench.map50_key -> val mAP50, from PATH[@IMGSZ]=VALUE pairs and `pinewatch eval --json` files.
 
-    An eval document names its model and imgsz: its figure applies to rows at that size (and,
-    failing a size-specific one, to every row of that model)."""
+    An eval document names its model and imgsz: its figure applies to rows at that size only (a
+    model's accuracy at 640 is not its accuracy at 1280). A document whose sha256 no longer
+    matches the file at its path measured another model, and is skipped with a warning."""
     from detector.bench import map50_key
 
     found: dict[str, float] = {}
@@ -68,10 +76,16 @@ def read_map50(pairs: list[str], eval_files: list[Path]) -> dict[str, float]:
         text = eval_file.read_text()
         documents = json.loads(text[text.index("["):])  # tolerate log lines before the JSON
         for document in documents:
-            if document.get("val") and document["val"].get("map50") is not None:
-                value = float(document["val"]["map50"])
-                if document.get("imgsz") is not None:
-                    found[map50_key(document["model"], int(document["imgsz"]))] = value
+            if not (document.get("val") and document["val"].get("map50") is not None):
+                continue
+            if stale(document):
+                print(f"bench: {eval_file}: {document['model']} has changed since it was evaluated; "
+                      "its val mAP50 is not used", file=sys.stderr)
+                continue
+            value = float(document["val"]["map50"])
+            if document.get("imgsz") is not None:
+                found[map50_key(document["model"], int(document["imgsz"]))] = value
+            else:
                 found.setdefault(map50_key(document["model"]), value)
     for pair in pairs:
         target, sep, value = pair.rpartition("=")

@@ -230,8 +230,8 @@ class FrameModeConfig(_Section):
     low_light_max_luminance: float = Field(default=40.0, ge=0, le=255, description="mean grey level at or below which a colour frame is low_light")
     switch_after: int = Field(default=3, ge=1, description="frames in a row of another mode before a camera switches to it")
     # night_ir: measured on AI For Mankind's IR frames with the shipped model (benchmarks/NIGHT.md):
-    # no box on any smoke-free IR frame from 0.15 up (4 of 53 at 0.10), as much smoke found at 0.20
-    # as at 0.15, more than at the day's 0.25; 0.20 keeps one step of margin from 0.10.
+    # no box on any smoke-free IR frame from 0.20 up (1 of 53 at 0.15), every IR plume found from
+    # 0.25 down; 0.20 leaves one step of margin for fainter IR smoke than those frames hold.
     night_ir: ModeOverrides = Field(default_factory=lambda: ModeOverrides(score_threshold=0.2, alert_score=0.2))
     # low_light: no dark tower frames in ../shared to measure on, so the day values until there are.
     low_light: ModeOverrides = Field(default_factory=ModeOverrides)

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import os
 import signal
@@ -89,6 +90,23 @@ def test_two_input_sizes_pool_and_eval_json(capsys, synthetic_model, image_folde
         assert all(r["val_map50"] == {64: 0.3, 128: 0.25}[run["imgsz"]] for r in results.values())
         assert "decode_wait" not in results["pinewatch"]["stages_ms"]
         assert results["pool"]["fps"] > 0
+
+
+def test_eval_figures_apply_to_their_size_and_file_only(synthetic_model, tmp_path, capsys):
+    from detector.bench import map50_key
+    from pinewatch.commands.bench import read_map50
+
+    copy = tmp_path / "model.onnx"
+    copy.write_bytes(synthetic_model.read_bytes())
+    digest = hashlib.sha256(copy.read_bytes()).hexdigest()
+    evaluation = tmp_path / "eval.json"
+    evaluation.write_text(json.dumps([
+        {"model": str(copy), "imgsz": 640, "sha256": digest, "val": {"map50": 0.4}},
+        {"model": str(synthetic_model), "imgsz": 640, "sha256": "0" * 64, "val": {"map50": 0.3}},  # another file since
+    ]))
+    found = read_map50([], [evaluation])
+    assert found == {map50_key(copy, 640): 0.4}  # nothing for 1280, nothing for the changed file
+    assert "has changed since it was evaluated" in capsys.readouterr().err
 
 
 def test_others_exclude_our_children_and_count_foreign_processes(foreign_spinner):

@@ -130,7 +130,7 @@ def test_int8_model_keeps_metadata_and_follows_fp32(dev_model, real_frames, tmp_
         pytest.skip("no real calibration frames")
     calibration = sorted(SMOKE_IMAGES.glob("*.jp*g"))[100:109]  # 9: trimmed to whole chunks of 4
     cache = tmp_path / "cache"
-    recipe = Int8Recipe(calibration="minmax", head="float-tail", float_first_conv=True)
+    recipe = Int8Recipe(calibration="minmax", head="float-tail", float_first_conv=True, symmetric=False)
     out = quantize_int8(dev_model, tmp_path / "int8.onnx", calibration, 640, recipe=recipe, cache_dir=cache)
     assert out.calibration_frames == 8 and out.excluded_nodes > 0 and out.recipe["float_first_conv"] is True
     graph = onnx.load(out.out_path).graph
@@ -141,7 +141,7 @@ def test_int8_model_keeps_metadata_and_follows_fp32(dev_model, real_frames, tmp_
     assert meta["int8_recipe"].startswith("minmax_float-tail_asymmetric_float-concat_float-first-conv; 8 calibration frames")
     # Another exclusion with the same frames and method reuses the cached ranges.
     again = quantize_int8(dev_model, tmp_path / "int8-head.onnx", calibration, 640,
-                          recipe=Int8Recipe(calibration="minmax", head="float-head"), cache_dir=cache)
+                          recipe=Int8Recipe(calibration="minmax", head="float-head", symmetric=False), cache_dir=cache)
     assert len(list(cache.iterdir())) == 1 and again.excluded_nodes > out.excluded_nodes
     fp32 = open_session(SessionOptions(dev_model, "cpu", 1))
     int8 = open_session(SessionOptions(out.out_path, "cpu", 1))
