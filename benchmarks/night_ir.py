@@ -30,8 +30,9 @@ from pathlib import Path
 from detector.filters import apply_filters
 from detector.media import read_image
 from detector.temporal import contains, iou
-from detector.training.dataset import BuildSettings, collect_samples, difference_hash, group_near_duplicates, split_groups, voc_to_yolo
+from detector.training.dataset import voc_to_yolo
 from detector.training.review import read_review
+from pinewatch.commands.train import RECIPE_FILE
 from pinewatch.core.config import DetectorConfig, FrameModeConfig
 from streams import wiring
 from streams.frame_mode import classify, measure
@@ -53,7 +54,7 @@ def dataset_sides(data: Path) -> dict[str, str]:
 
 
 def dataset_recipe(data: Path) -> str:
-    recipe = data / "pinewatch-recipe.json"
+    recipe = data / RECIPE_FILE
     return json.dumps(json.loads(recipe.read_text()), sort_keys=True) if recipe.is_file() else "unknown"
 
 

@@ -7,7 +7,6 @@ settings (and, with a sweep, at a grid of temporal settings).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,6 +34,7 @@ from detector.evaluate import (
     replay_sequence,
     video_frames,
 )
+from detector.training.export import sha256_of
 from detector.types import Detection
 from pinewatch.core.config import ROMAN, DetectorConfig, Settings, TemporalConfig, temporal_for_level
 from streams.wiring import frame_judge, open_detector
@@ -216,7 +216,7 @@ def evaluate_model(
     clip_reports, sequence_reports = _replay(cached, detector_cfg, settings.temporal)
     return ModelEvaluation(
         model=str(model),
-        sha256=hashlib.sha256(Path(model).read_bytes()).hexdigest(),
+        sha256=sha256_of(Path(model)),
         imgsz=detector_cfg.imgsz,
         score_threshold=detector_cfg.score_threshold,
         temporal=settings.temporal.model_dump(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -59,8 +58,10 @@ def register(subparsers) -> None:
 
 def stale(document: dict) -> bool:
     """True when the evaluated file's recorded sha256 differs from the file now at its path."""
+    from detector.training.export import sha256_of
+
     recorded, path = document.get("sha256"), Path(document["model"])
-    return bool(recorded) and path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != recorded
+    return bool(recorded) and path.is_file() and sha256_of(path) != recorded
 
 
 def read_map50(pairs: list[str], eval_files: list[Path]) -> dict[str, float]:
