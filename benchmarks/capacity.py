@@ -101,6 +101,19 @@ def wait_for_drain(database_url: str, published: int, timeout_s: float = 60.0) -
     return stored
 
 
+def child_pids() -> set[int]:
+    """This process's live children (the camera farm, `serve`, and the detector pool when on)."""
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # exited while we looked
+        if ppid == os.getpid():
+            children.add(int(stat.parent.name))
+    return children
+
+
 def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -> dict:
     from detector.bench import BUSY_CORE_FRACTION, OthersCpu, load_average, process_ticks
     from pinewatch.core.config import Settings
@@ -115,6 +128,8 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
     detector = {"model_path": str(args.model or default_model())}
     if args.imgsz:
         detector["imgsz"] = args.imgsz
+    if args.pool_workers is not None:
+        detector["pool_workers"] = args.pool_workers
     config = {
         "redis": {"url": redis_server.url, "spool_dir": str(here / "spool")},
         "alerting": {"database_url": database_url},
@@ -132,6 +147,7 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
     others = OthersCpu()
     load_before, ticks_before, started = load_average(), process_ticks(), time.monotonic()
     cpu_before, serve_cpu_before = time.process_time(), cpu_seconds_of(serve.pid)
+    children_before = child_pids()
     try:
         worker.start()
         timeline, steady = [], None
@@ -145,6 +161,8 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
         wall = time.monotonic() - started
         others.add(ticks_before, process_ticks(), wall)
         worker_cpu, serve_cpu = time.process_time() - cpu_before, cpu_seconds_of(serve.pid) - serve_cpu_before
+        # The detector pool's processes started with the worker, so their whole CPU time is this run's.
+        pool_cpu = sum(cpu_seconds_of(pid) for pid in child_pids() - children_before)
         load_after = load_average()
         stop.set()
         worker.join(30)
@@ -173,6 +191,7 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
         "frame_to_alert_s": {"events": len(latencies), "p50": percentile(latencies, 50),
                              "p95": percentile(latencies, 95), "max": percentile(latencies, 100)},
         "worker_cpu_percent_of_one_core": round(100 * worker_cpu / wall, 1),
+        "pool_cpu_percent_of_one_core": round(100 * pool_cpu / wall, 1),
         "serve_cpu_percent_of_one_core": round(100 * serve_cpu / wall, 1),
         "machine": {"load_before": load_before, "load_after": load_after, "others": others.as_dict()},
     }
@@ -194,6 +213,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=30.0, help="seconds before the figures start")
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument("--imgsz", type=int, default=None, help="detector.imgsz (long-side cap; default: the configured one)")
+    parser.add_argument("--pool-workers", type=int, default=None,
+                        help="detector.pool_workers (single-thread detector processes; default: the configured one)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
@@ -202,7 +223,8 @@ def main() -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     work = Path(tempfile.mkdtemp(prefix="pinewatch-capacity-"))
     farm, base_url = start_farm(work)
-    report = {"machine": machine_facts(), "model": str(args.model or default_model()), "imgsz": args.imgsz, "runs": []}
+    report = {"machine": machine_facts(), "model": str(args.model or default_model()), "imgsz": args.imgsz,
+              "pool_workers": args.pool_workers, "runs": []}
     try:
         for count in (int(c) for c in args.cameras.split(",")):
             result = run_count(count, args, base_url, work)
@@ -212,7 +234,8 @@ def main() -> int:
                   f"{result['frames_per_s']} frames/s, dropped {result['dropped_after_warmup']}, "
                   f"skipped {result['skipped_slots_after_warmup']}, stored {result['detections_stored']}/"
                   f"{result['detections_published']}, frame-to-alert p50 {f2a['p50']} p95 {f2a['p95']} s "
-                  f"({f2a['events']} events), others {result['machine']['others']['core_fraction']} core", flush=True)
+                  f"({f2a['events']} events), worker/pool/serve CPU {result['worker_cpu_percent_of_one_core']}/"
+                  f"{result['pool_cpu_percent_of_one_core']}/{result['serve_cpu_percent_of_one_core']} % of a core, others {result['machine']['others']['core_fraction']} core", flush=True)
     finally:
         farm.terminate()
         farm.wait(10)

@@ -1,0 +1,32 @@
+"""The capacity benchmark's pass rule and its CPU accounting of the detector pool's processes."""
+
+import subprocess
+import sys
+
+from benchmarks.capacity import backlog_flat, child_pids, percentile
+
+
+def test_a_burst_that_drains_passes_and_a_growing_queue_fails():
+    assert backlog_flat([0, 8, 3, 1, 0])
+    assert backlog_flat([10, 14, 9, 8, 7])  # ends no higher than it began
+    assert not backlog_flat([0, 4, 9, 20, 35])
+    # A queue full all along is "flat"; the dropped-frame count is what fails such a run.
+    assert backlog_flat([64, 64, 64])
+
+
+def test_percentile_picks_a_measured_value():
+    assert percentile([], 95) is None
+    assert percentile([0.3, 0.1, 0.2], 50) == 0.2
+    assert percentile([0.1] * 19 + [5.0], 100) == 5.0
+
+
+def test_child_pids_sees_a_started_child_and_forgets_it_when_it_ends():
+    # The pool's CPU is read from the children that appear after the worker starts.
+    before = child_pids()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in child_pids() - before
+    finally:
+        child.kill()
+        child.wait()
+    assert child.pid not in child_pids()
