@@ -54,7 +54,9 @@ class BuildSettings:
     reviewed: bool = True  # apply afm_unboxed_review.csv (smoke found among negatives, hard negatives)
     review_rounds: int = 1 + len(LATE_REVIEW_FILES)  # 1 = the first review only (runs 3 to 5); later rounds: train only
     fesb: bool = True
-    synthetic: int = 300  # train images with pasted small smoke; 0 = none
+    # Train images with pasted small smoke; 0 = none. Off since the ablation (run 6 without them
+    # against run 4 with 300): run 6 was higher in 10 of 12 epochs (models/MODEL_CARD.md).
+    synthetic: int = 0
     crop_size: int = 640  # native-scale crops around boxes of frames larger than this
     feedback: tuple[Path, ...] = ()  # `pinewatch export-feedback` folders: operators' verdicts on our own cameras
 

@@ -27,7 +27,7 @@ def register(subparsers) -> None:
     parser.add_argument("--close-mosaic", type=int, default=2, help="last N epochs without mosaic augmentation")
     parser.add_argument("--patience", type=int, default=100, help="stop after N epochs without a better val fitness")
     parser.add_argument("--scale", type=float, default=0.5, help="random rescale gain; 0.9 shrinks objects down to a tenth")
-    parser.add_argument("--synthetic", type=int, default=300, help="train images with pasted small smoke (0 = none)")
+    parser.add_argument("--synthetic", type=int, default=None, help="train images with pasted small smoke (default: none; 0 = none)")
     parser.add_argument(
         "--review-rounds", type=int, default=None,
         help="how many rounds of reviewed AFM frames (detector/training/afm_unboxed_review*.csv) to use; "
@@ -92,7 +92,7 @@ def _run(args) -> int:
     run_recipe_file = models_dir / f"{args.name}-dataset.json"
     data_recipe_file = args.data / RECIPE_FILE
     recipe, rebuild = dataset_plan(
-        {"synthetic": args.synthetic, "review_rounds": BuildSettings.review_rounds if args.review_rounds is None else args.review_rounds}, args.resume, _read_json(run_recipe_file), _read_json(data_recipe_file),
+        {"synthetic": BuildSettings.synthetic if args.synthetic is None else args.synthetic, "review_rounds": BuildSettings.review_rounds if args.review_rounds is None else args.review_rounds}, args.resume, _read_json(run_recipe_file), _read_json(data_recipe_file),
         (args.data / "data.yaml").exists(),
     )
     if rebuild:
