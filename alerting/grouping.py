@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from alerting import geo
 from pinewatch.core.messages import BoxDetection
@@ -123,6 +124,17 @@ class Sight:
     status: str
     sighting: geo.Sighting | None
     point: tuple[float, float, float] | None = None  # latitude, longitude, uncertainty_m
+
+
+class IncidentRules(Protocol):
+    """What grouping alerts into incidents reads of the alert rules (alerting.ingest.Rules has it)."""
+
+    @property
+    def triangulation_window(self) -> timedelta: ...
+    @property
+    def max_range_m(self) -> float: ...
+    @property
+    def bearing_error_deg(self) -> float: ...
 
 
 def overlap_in_time(a: Sight, b: Sight, window: timedelta) -> bool:

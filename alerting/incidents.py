@@ -10,18 +10,13 @@ each of them again with the incident they now carry.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from alerting import geo
-from alerting.grouping import CLOSED, Sight, incident_point, same_fire
+from alerting.grouping import CLOSED, IncidentRules, Sight, incident_point, same_fire
 from alerting.store.db import write_session
 from alerting.store.models import Alert, Incident, utcnow
-
-if TYPE_CHECKING:
-    from alerting.ingest import Rules  # ingest calls us: no import at run time
 
 
 def sight(alert: Alert, error_deg: float) -> Sight:
@@ -36,7 +31,7 @@ def sight(alert: Alert, error_deg: float) -> Sight:
     return Sight(alert.id, alert.camera_id, alert.first_seen, alert.last_seen, alert.status, sighting, point)
 
 
-def assign(session: Session, alert: Alert, rules: Rules) -> Incident:
+def assign(session: Session, alert: Alert, rules: IncidentRules) -> Incident:
     """The alert's incident after this detection."""
     window = rules.triangulation_window
     mine = sight(alert, rules.bearing_error_deg)
@@ -76,7 +71,7 @@ def assign(session: Session, alert: Alert, rules: Rules) -> Incident:
     return target
 
 
-def refresh(session: Session, incident: Incident, rules: Rules, bumped: set[int] | None = None) -> None:
+def refresh(session: Session, incident: Incident, rules: IncidentRules, bumped: set[int] | None = None) -> None:
     """Span, cameras and point from the incident's alerts; its alerts are touched when any changed
     (except those in `bumped`, touched already in this transaction)."""
     bumped = set() if bumped is None else bumped
@@ -110,7 +105,7 @@ def _touch(alert: Alert, bumped: set[int]) -> None:
     alert.updated_at = utcnow()
 
 
-def refresh_after_verdict(factory: sessionmaker[Session], alert_ids: list[int], rules: Rules) -> None:
+def refresh_after_verdict(factory: sessionmaker[Session], alert_ids: list[int], rules: IncidentRules) -> None:
     """A dismissed or other-smoke alert no longer speaks for where the fire is: its incident's
     point is worked out again without it (the API calls this after such a verdict)."""
     with write_session(factory) as session:
