@@ -101,17 +101,11 @@ def wait_for_drain(database_url: str, published: int, timeout_s: float = 60.0) -
     return stored
 
 
-def child_pids() -> set[int]:
-    """This process's live children (the camera farm, `serve`, and the detector pool when on)."""
-    children = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue  # exited while we looked
-        if ppid == os.getpid():
-            children.add(int(stat.parent.name))
-    return children
+def children_ticks() -> dict[int, int]:
+    """CPU ticks so far of this process's live children (the camera farm, `serve`, and the detector pool when on)."""
+    from detector.bench import process_stats
+
+    return {pid: ticks for pid, (_, ppid, ticks) in process_stats().items() if ppid == os.getpid()}
 
 
 def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -> dict:
@@ -147,7 +141,7 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
     others = OthersCpu()
     load_before, ticks_before, started = load_average(), process_ticks(), time.monotonic()
     cpu_before, serve_cpu_before = time.process_time(), cpu_seconds_of(serve.pid)
-    children_before = child_pids()
+    children_before = set(children_ticks())
     try:
         worker.start()
         timeline, steady = [], None
@@ -162,7 +156,7 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
         others.add(ticks_before, process_ticks(), wall)
         worker_cpu, serve_cpu = time.process_time() - cpu_before, cpu_seconds_of(serve.pid) - serve_cpu_before
         # The detector pool's processes started with the worker, so their whole CPU time is this run's.
-        pool_cpu = sum(cpu_seconds_of(pid) for pid in child_pids() - children_before)
+        pool_cpu = sum(t for pid, t in children_ticks().items() if pid not in children_before) / os.sysconf("SC_CLK_TCK")
         load_after = load_average()
         stop.set()
         worker.join(30)

@@ -143,13 +143,19 @@ def _read_stat(pid: str) -> tuple[str, int, int] | None:
         return None
 
 
-def process_ticks(own_pid: int | None = None) -> dict[int, tuple[str, int]]:
-    """CPU ticks used so far by every process except `own_pid` (default: us) and its descendants."""
-    own_pid = os.getpid() if own_pid is None else own_pid
+def process_stats() -> dict[int, tuple[str, int, int]]:
+    """pid -> (comm, ppid, CPU ticks so far) of every process that could be read."""
     stats: dict[int, tuple[str, int, int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (stat := _read_stat(entry)) is not None:
             stats[int(entry)] = stat
+    return stats
+
+
+def process_ticks(own_pid: int | None = None) -> dict[int, tuple[str, int]]:
+    """CPU ticks used so far by every process except `own_pid` (default: us) and its descendants."""
+    own_pid = os.getpid() if own_pid is None else own_pid
+    stats = process_stats()
     own = {own_pid}
     changed = True
     while changed:  # descendants: pool workers, spawned helpers

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from benchmarks.capacity import backlog_flat, child_pids, percentile
+from benchmarks.capacity import backlog_flat, children_ticks, percentile
 
 
 def test_a_burst_that_drains_passes_and_a_growing_queue_fails():
@@ -20,13 +20,13 @@ def test_percentile_picks_a_measured_value():
     assert percentile([0.1] * 19 + [5.0], 100) == 5.0
 
 
-def test_child_pids_sees_a_started_child_and_forgets_it_when_it_ends():
+def test_children_ticks_sees_a_started_child_and_forgets_it_when_it_ends():
     # The pool's CPU is read from the children that appear after the worker starts.
-    before = child_pids()
+    before = set(children_ticks())
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        assert child.pid in child_pids() - before
+        assert child.pid in set(children_ticks()) - before
     finally:
         child.kill()
         child.wait()
-    assert child.pid not in child_pids()
+    assert child.pid not in children_ticks()
