@@ -36,7 +36,7 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.load_cameras import ROOT, cpu_seconds_of, default_model  # run from the repository root with -m
+from benchmarks.load_cameras import ROOT, default_model  # run from the repository root with -m
 
 P95_LIMIT_S = 2.0
 
@@ -109,7 +109,7 @@ def children_ticks() -> dict[int, int]:
 
 
 def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -> dict:
-    from detector.bench import BUSY_CORE_FRACTION, OthersCpu, load_average, process_ticks
+    from detector.bench import BUSY_CORE_FRACTION, OthersCpu, load_average, process_cpu_seconds, process_ticks
     from pinewatch.core.config import Settings
     from pinewatch.embedded_redis import EmbeddedRedis
     from streams.stats import WorkerStats
@@ -140,7 +140,7 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
     worker = threading.Thread(target=run, args=(Settings(**config), stop), kwargs={"stats": stats}, daemon=True)
     others = OthersCpu()
     load_before, ticks_before, started = load_average(), process_ticks(), time.monotonic()
-    cpu_before, serve_cpu_before = time.process_time(), cpu_seconds_of(serve.pid)
+    cpu_before, serve_cpu_before = time.process_time(), process_cpu_seconds(serve.pid)
     children_before = set(children_ticks())
     try:
         worker.start()
@@ -154,7 +154,7 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
                              "skipped_slots": total.skipped_slots, "detector_pending": stats.detector_pending})
         wall = time.monotonic() - started
         others.add(ticks_before, process_ticks(), wall)
-        worker_cpu, serve_cpu = time.process_time() - cpu_before, cpu_seconds_of(serve.pid) - serve_cpu_before
+        worker_cpu, serve_cpu = time.process_time() - cpu_before, process_cpu_seconds(serve.pid) - serve_cpu_before
         # The detector pool's processes started with the worker, so their whole CPU time is this run's.
         pool_cpu = sum(t for pid, t in children_ticks().items() if pid not in children_before) / os.sysconf("SC_CLK_TCK")
         load_after = load_average()

@@ -60,11 +60,6 @@ def serve_cameras(port_file: Path, images_dir: Path) -> None:
     server.serve_forever()
 
 
-def cpu_seconds_of(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -93,6 +88,7 @@ def main() -> int:
         serve_cameras(args.serve, IMAGES)
         return 0
 
+    from detector.bench import process_cpu_seconds
     from pinewatch.core.config import Settings
     from pinewatch.embedded_redis import EmbeddedRedis
     from streams.stats import LatencyWindow, WorkerStats
@@ -120,7 +116,7 @@ def main() -> int:
         stop = threading.Event()
         stats = WorkerStats()
         worker = threading.Thread(target=run, args=(settings, stop), kwargs={"stats": stats}, daemon=True)
-        cpu0, farm_cpu0, started = own_cpu_seconds(), cpu_seconds_of(farm.pid), time.monotonic()
+        cpu0, farm_cpu0, started = own_cpu_seconds(), process_cpu_seconds(farm.pid), time.monotonic()
         worker.start()
         expected_rate = args.cameras / args.interval
         print(f"{args.cameras} cameras every {args.interval:g}s = {expected_rate:g} frames/s; model {detector['model_path']}, "
@@ -139,7 +135,7 @@ def main() -> int:
             timeline.append(point)
             print(json.dumps(point), flush=True)
         wall = time.monotonic() - started
-        cpu, farm_cpu = own_cpu_seconds() - cpu0, cpu_seconds_of(farm.pid) - farm_cpu0
+        cpu, farm_cpu = own_cpu_seconds() - cpu0, process_cpu_seconds(farm.pid) - farm_cpu0
         stop.set()
         worker.join(30)
         total = stats.totals()

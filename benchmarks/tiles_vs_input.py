@@ -16,6 +16,7 @@ from pathlib import Path
 
 import cv2
 
+from detector.bench import OthersCpu, machine_facts, process_ticks
 from detector.evaluate import LabelledImage, labelled_frames, list_images, load_yolo_labels, recall_by_size
 from pinewatch.core.config import PROJECT_ROOT, DetectorConfig
 from streams.wiring import open_detector
@@ -34,15 +35,18 @@ def _frames(shared: Path, data: Path) -> dict[str, list[tuple[Path, Path]]]:
 
 
 def measure(model: Path, how: str, pairs: list[tuple[Path, Path]], threshold: float) -> dict:
-    imgsz = 640 if how != "input 1280" else 1280
+    imgsz = int(how.split()[-1])  # "input 960" -> 960; "tiles 640" -> 640
     detector = open_detector(DetectorConfig(imgsz=imgsz, model_path=model), model, score_threshold=threshold)
     images, cpu = [], 0.0
+    others, before, started = OthersCpu(), process_ticks(), time.perf_counter()
     for path, label in pairs:
         frame = cv2.imread(str(path))
         start = time.process_time()
         dets = detect_tiled(detector, frame, 640, TILE_OVERLAP) if how == "tiles 640" else detector.detect([frame])[0]
         cpu += time.process_time() - start
         images.append(LabelledImage(path, frame.shape[1], load_yolo_labels(label, detector.class_names), dets))
+    # CPU time is ours alone, but a busy box still slows it (caches, SMT): record who else ran.
+    others.add(before, process_ticks(), time.perf_counter() - started)
     rows = recall_by_size(images, "smoke", threshold)
     found = sum(r.recall_iou30 * r.ground_truths for r in rows)
     boxes = sum(r.ground_truths for r in rows)
@@ -53,6 +57,7 @@ def measure(model: Path, how: str, pairs: list[tuple[Path, Path]], threshold: fl
         "recall_iou30": found / max(boxes, 1),
         "by_size": {r.bucket: [round(r.recall_iou30, 3), r.ground_truths] for r in rows if r.ground_truths},
         "boxes_found_per_cpu_s": found / max(cpu, 1e-9),
+        "others": others.as_dict(),
     }
 
 
@@ -62,13 +67,23 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     parser.add_argument("--data", type=Path, default=ROOT / "data" / "yolo")
     parser.add_argument("--threshold", type=float, default=DetectorConfig().score_threshold)
+    parser.add_argument("--inputs", default="640,1280", help="long-side caps to compare with the tiles, comma-separated")
+    parser.add_argument("--only-wcs", action="store_true", help="skip val (its frames are 640 px: every cap runs them alike)")
+    parser.add_argument("--out", type=Path, help="also write the rows and the machine facts here (JSON)")
     args = parser.parse_args()
-    out = []
+    report = {"model": str(args.model), "threshold": args.threshold, "machine_before": machine_facts(), "rows": []}
+    ways = ["tiles 640"] + [f"input {int(size)}" for size in args.inputs.split(",")]
     for name, pairs in _frames(args.shared, args.data).items():
-        for how in ("input 640", "tiles 640", "input 1280"):
+        if args.only_wcs and name == "val":
+            continue
+        for how in ways:
             row = {"set": name, **measure(args.model, how, pairs, args.threshold)}
-            out.append(row)
+            report["rows"].append(row)
             print(json.dumps(row), flush=True)
+    report["machine_after"] = machine_facts()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -143,6 +143,14 @@ def _read_stat(pid: str) -> tuple[str, int, int] | None:
         return None
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) that process `pid` has used so far."""
+    stat = _read_stat(str(pid))
+    if stat is None:
+        raise ProcessLookupError(f"cannot read /proc/{pid}/stat")
+    return stat[2] / CLOCK_TICKS
+
+
 def process_stats() -> dict[int, tuple[str, int, int]]:
     """pid -> (comm, ppid, CPU ticks so far) of every process that could be read."""
     stats: dict[int, tuple[str, int, int]] = {}

@@ -2,8 +2,12 @@
 
 import subprocess
 import sys
+import time
+
+import pytest
 
 from benchmarks.capacity import backlog_flat, children_ticks, percentile
+from detector.bench import process_cpu_seconds
 
 
 def test_a_burst_that_drains_passes_and_a_growing_queue_fails():
@@ -30,3 +34,18 @@ def test_children_ticks_sees_a_started_child_and_forgets_it_when_it_ends():
         child.kill()
         child.wait()
     assert child.pid not in children_ticks()
+
+
+def test_process_cpu_seconds_counts_a_childs_work_and_names_a_gone_process():
+    # The farm's and serve's CPU in the capacity table come from this reader.
+    child = subprocess.Popen([sys.executable, "-c", "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\ntime.sleep(30)"])
+    try:
+        deadline = time.monotonic() + 20
+        while process_cpu_seconds(child.pid) < 0.4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert 0.4 <= process_cpu_seconds(child.pid) < 5
+    finally:
+        child.kill()
+        child.wait()
+    with pytest.raises(ProcessLookupError, match=str(child.pid)):
+        process_cpu_seconds(child.pid)
