@@ -45,6 +45,7 @@ class TrainSettings:
     close_mosaic: int = 2
     patience: int = 100  # epochs without a better val fitness before ultralytics stops
     scale: float = 0.5  # random rescale gain (ultralytics' `scale`); larger shrinks more smoke to small sizes
+    hours: float | None = None  # wall-clock budget: ultralytics fits the epochs (and their schedule) into it
 
 
 def fetch_starting_weights(name: str, cache_dir: Path) -> Path:
@@ -158,5 +159,6 @@ def train(settings: TrainSettings, resume: bool = False, models_dir: Path = Path
             deterministic=False,
             patience=settings.patience,
             scale=settings.scale,
+            **({"time": settings.hours} if settings.hours else {}),
         )
     return settings.project / settings.name / "weights" / "best.pt"
