@@ -8,7 +8,7 @@ here, before the call (`scripts/gpu-train.sh pack`):
   pack     re-encode the built dataset (data/yolo; its images are links into ../shared, which
            does not travel) into var/gpu-kit/data at the best JPEG quality that fits, put the
            ultralytics wheels the device lacks into var/gpu-kit/wheels, and move every tracked
-           file the run does not need (all but detector/, scripts/ and the start weights) into
+           file the run does not need (all but detector/, scripts/, .gitignore and the start weights) into
            var/gpu-stash/; it refuses a tree with uncommitted changes, so `git checkout -- .`
            can always undo it too
 there (`scripts/gpu-train.sh run`, carrying var/gpu-kit):
@@ -31,7 +31,8 @@ from pathlib import Path
 
 TRAVEL_LIMIT = 64 * 2**20  # the device tool's working-tree limit, carried paths included
 MARGIN = 2 * 2**20  # for files that appear between pack and the call (logs, notes)
-RUN_NEEDS = ("detector/", "scripts/")  # the only tracked folders the device run reads
+# What the device run reads, and .gitignore: without it the device tool would send .venv/ too.
+RUN_NEEDS = ("detector/", "scripts/", ".gitignore")
 # JPEG qualities tried, best first: the source frames are about quality 75, and the whole
 # dataset is ~70 MiB at it, so some loss is the price of one call (~55 at ~50 MiB).
 QUALITIES = (75, 70, 65, 60, 55, 50, 45)
