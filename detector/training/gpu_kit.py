@@ -137,6 +137,15 @@ def encode_dataset(data: Path, out: Path, quality: int) -> int:
     return written
 
 
+def encode_to_fit(data: Path, out: Path, budget: int) -> tuple[int, int]:
+    """The best quality in QUALITIES whose encoding of `data` fits in `budget` bytes: (quality, bytes)."""
+    for quality in QUALITIES:
+        size = encode_dataset(data, out, quality)
+        if size <= budget:
+            return quality, size
+    raise KitError(f"the dataset is {size / 2**20:.1f} MiB at quality {QUALITIES[-1]}; {budget / 2**20:.1f} MiB is left")
+
+
 def _names(data: Path) -> dict[int, str]:
     import yaml
 
@@ -167,12 +176,7 @@ def pack(root: Path, data: Path, weights: Path) -> dict:
     moved = stash_unneeded_files(root, paths.stash, keep={weights})
     try:
         budget = TRAVEL_LIMIT - MARGIN - tree_size(root, [paths.kit / "wheels"])
-        for quality in QUALITIES:
-            size = encode_dataset(data, paths.kit / "data", quality)
-            if size <= budget:
-                break
-        else:
-            raise KitError(f"the dataset is {size / 2**20:.1f} MiB at quality {QUALITIES[-1]}; {budget / 2**20:.1f} MiB is left")
+        quality, size = encode_to_fit(data, paths.kit / "data", budget)
     except BaseException:
         restore_stash(root, paths.stash)
         raise
