@@ -88,6 +88,9 @@ def _run(args) -> int:
         settings = TrainSettings(data_yaml=args.data / "data.yaml", project=args.project, name=args.name)
         for path in keep_for_next_session(settings, models_dir):
             print(f"kept {path}")
+        from detector.training.curves import plot_runs
+
+        print(f"drew {plot_runs(models_dir, models_dir / 'curves.png')}")
         return 0
     run_recipe_file = models_dir / f"{args.name}-dataset.json"
     data_recipe_file = args.data / RECIPE_FILE
