@@ -37,7 +37,7 @@ RUN_NEEDS = ("detector/", "scripts/", ".gitignore")
 # dataset is ~70 MiB at it, so some loss is the price of one call (~55 at ~50 MiB).
 QUALITIES = (75, 70, 65, 60, 55, 50, 45)
 # What the device lacks for `ultralytics` (its image has torch, torchvision, opencv, numpy,
-# matplotlib, pillow, pyyaml, scipy, psutil, requests); polars is only imported for plots.
+# matplotlib, pillow, pyyaml, scipy, psutil, requests); polars: read_results_without_polars.
 WHEELS = ("ultralytics", "ultralytics-thop")
 DEVICE_PYTHON = "3.12"
 MANIFEST = "stashed.json"
@@ -199,9 +199,39 @@ def write_data_yaml(kit_data: Path) -> Path:
     return yaml_path
 
 
+def read_results_without_polars() -> None:
+    """Let ultralytics train where polars is missing, as on the device image.
+
+    polars' wheels are 55 MB, more than a call can carry beside the dataset, and ultralytics
+    uses it in training only to copy results.csv into each checkpoint (plots are off). Read
+    that file with the csv module instead, into the same {column: [values]} form.
+    """
+    try:
+        import polars  # noqa: F401
+
+        return
+    except ImportError:
+        pass
+    import csv
+
+    from ultralytics.engine.trainer import BaseTrainer
+
+    def read_results_csv(trainer) -> dict[str, list[float]]:
+        try:
+            with open(trainer.csv, newline="") as handle:
+                rows = list(csv.DictReader(handle))
+        except OSError:
+            return {}
+        return {key.strip(): [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
+
+    BaseTrainer.read_results_csv = read_results_csv
+
+
 def device_train(args: argparse.Namespace) -> Path:
     """Train into a run folder outside $OUT, then copy the four files worth bringing back."""
     from detector.training.train import TrainSettings, train
+
+    read_results_without_polars()
 
     run_root = Path(args.runs)
     settings = TrainSettings(

@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -112,3 +113,20 @@ def test_the_dataset_is_encoded_at_the_best_quality_that_fits(tmp_path):
     assert f"path: {out.resolve()}" in yaml_path.read_text() and "  1: fire" in yaml_path.read_text()
     assert json.loads((out / "names.json").read_text()) == {"0": "smoke", "1": "fire"}
     shutil.rmtree(out)
+
+
+def test_without_polars_ultralytics_still_reads_its_results_csv(tmp_path):
+    # The device image has no polars; a subprocess, so that blocking it here leaves this process alone.
+    pytest.importorskip("ultralytics")  # the train extra
+    results = tmp_path / "results.csv"
+    results.write_text("epoch,metrics/mAP50(B)\n1,0.25\n2,0.5\n")
+    code = (
+        "import sys, types; sys.modules['polars'] = None\n"
+        "from detector.training.gpu_kit import read_results_without_polars\n"
+        "read_results_without_polars()\n"
+        "from ultralytics.engine.trainer import BaseTrainer\n"
+        f"trainer = types.SimpleNamespace(csv={str(results)!r})\n"
+        "print(BaseTrainer.read_results_csv(trainer))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "{'epoch': [1.0, 2.0], 'metrics/mAP50(B)': [0.25, 0.5]}"
