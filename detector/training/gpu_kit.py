@@ -156,7 +156,9 @@ def fetch_wheels(out: Path) -> list[Path]:
     """The pure-Python wheels of ultralytics that the device's Python lacks, at this venv's versions."""
     from importlib.metadata import version
 
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        shutil.rmtree(out)  # an older version left here would make two, and pip there refuses both
+    out.mkdir(parents=True)
     pins = [f"{name}=={version(name)}" for name in WHEELS]
     subprocess.run(
         [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
@@ -172,6 +174,8 @@ def pack(root: Path, data: Path, weights: Path) -> dict:
         raise KitError(f"no dataset at {data}: build it with `pinewatch train --dataset-only`")
     if not weights.is_file():
         raise KitError(f"start weights not found: {weights}")
+    if not weights.is_relative_to(root):
+        raise KitError(f"the start weights must be inside the checkout to travel: {weights}")
     wheels = fetch_wheels(paths.kit / "wheels")
     moved = stash_unneeded_files(root, paths.stash, keep={weights})
     try:
@@ -186,7 +190,7 @@ def pack(root: Path, data: Path, weights: Path) -> dict:
         "travelling_mib": round(tree_size(root, [paths.kit]) / 2**20, 1),
         "wheels": [w.name for w in wheels],
         "stashed_files": len(moved),
-        "weights": str(weights.relative_to(root) if weights.is_relative_to(root) else weights),
+        "weights": str(weights.relative_to(root)),
     }
 
 
