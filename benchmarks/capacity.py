@@ -109,7 +109,7 @@ def children_ticks() -> dict[int, int]:
 
 
 def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -> dict:
-    from detector.bench import BUSY_CORE_FRACTION, OthersCpu, load_average, process_cpu_seconds, process_ticks
+    from detector.bench import BUSY_CORE_FRACTION, CLOCK_TICKS, OthersCpu, load_average, process_cpu_seconds, process_ticks
     from pinewatch.core.config import Settings
     from pinewatch.embedded_redis import EmbeddedRedis
     from streams.stats import WorkerStats
@@ -156,7 +156,7 @@ def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -
         others.add(ticks_before, process_ticks(), wall)
         worker_cpu, serve_cpu = time.process_time() - cpu_before, process_cpu_seconds(serve.pid) - serve_cpu_before
         # The detector pool's processes started with the worker, so their whole CPU time is this run's.
-        pool_cpu = sum(t for pid, t in children_ticks().items() if pid not in children_before) / os.sysconf("SC_CLK_TCK")
+        pool_cpu = sum(t for pid, t in children_ticks().items() if pid not in children_before) / CLOCK_TICKS
         load_after = load_average()
         stop.set()
         worker.join(30)

@@ -21,14 +21,15 @@ for ckpt in runs/"$RUN"/weights/epoch*.pt; do
   done
 done
 .venv/bin/python - "$OUT" "runs/$RUN/results.csv" <<'PY'
-import csv, json, sys
+import json, sys
 from pathlib import Path
+from detector.training.curves import read_curves
 out, results = Path(sys.argv[1]), Path(sys.argv[2])
 val = {}
 if results.exists():
-    for row in csv.DictReader(results.open()):
-        row = {k.strip(): v for k, v in row.items()}
-        val[int(float(row["epoch"]))] = f'{float(row["metrics/mAP50(B)"]):.3f} / {float(row["metrics/mAP50-95(B)"]):.3f}'
+    curves = read_curves(results)
+    for epoch, map50, map5095 in zip(curves["epoch"], curves["metrics/mAP50(B)"], curves["metrics/mAP50-95(B)"]):
+        val[int(epoch)] = f"{map50:.3f} / {map5095:.3f}"
 def line(path):
     d = json.loads(path.read_text())[0]
     seq = {q["sequence"][9:13]: q["minutes_to_detection"] for q in d["sequences"]}

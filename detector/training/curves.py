@@ -13,13 +13,23 @@ from pathlib import Path
 METRICS = (("metrics/mAP50(B)", "val mAP50"), ("metrics/mAP50-95(B)", "val mAP50-95 (ultralytics' fitness: 0.1 mAP50 + 0.9 mAP50-95)"))
 
 
-def read_curves(results_csv: Path) -> dict[str, list[float]]:
-    """epoch and the METRICS columns of an ultralytics results.csv (its headers are padded with spaces)."""
+def read_results(results_csv: Path, columns: list[str] | None = None) -> dict[str, list[float]]:
+    """{column: [value per epoch]} of an ultralytics results.csv, for `columns` (default: all).
+
+    Its headers are padded with spaces in some versions; an epoch cut off mid-write has empty
+    cells in the asked columns and is left out.
+    """
     with results_csv.open(newline="") as handle:
         rows = [{k.strip(): v for k, v in row.items()} for row in csv.DictReader(handle)]
-    columns = ["epoch", *(name for name, _ in METRICS)]
-    complete = [row for row in rows if all((row.get(name) or "").strip() for name in columns)]  # a cut-off epoch has gaps
+    if columns is None:
+        columns = list(rows[0]) if rows else []
+    complete = [row for row in rows if all((row.get(name) or "").strip() for name in columns)]
     return {name: [float(row[name]) for row in complete] for name in columns}
+
+
+def read_curves(results_csv: Path) -> dict[str, list[float]]:
+    """epoch and the METRICS columns of an ultralytics results.csv."""
+    return read_results(results_csv, ["epoch", *(name for name, _ in METRICS)])
 
 
 def _run_order(path: Path) -> tuple[int, str]:

@@ -216,17 +216,15 @@ def read_results_without_polars() -> None:
         return
     except ImportError:
         pass
-    import csv
-
     from ultralytics.engine.trainer import BaseTrainer
+
+    from detector.training.curves import read_results
 
     def read_results_csv(trainer) -> dict[str, list[float]]:
         try:
-            with open(trainer.csv, newline="") as handle:
-                rows = list(csv.DictReader(handle))
+            return read_results(Path(trainer.csv))
         except OSError:
             return {}
-        return {key.strip(): [float(row[key]) for row in rows] for key in (rows[0] if rows else {})}
 
     BaseTrainer.read_results_csv = read_results_csv
 
