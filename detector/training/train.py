@@ -7,6 +7,7 @@ checkpoint from it, so training never reaches a model hub at run time.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -46,6 +47,7 @@ class TrainSettings:
     patience: int = 100  # epochs without a better val fitness before ultralytics stops
     scale: float = 0.5  # random rescale gain (ultralytics' `scale`); larger shrinks more smoke to small sizes
     hours: float | None = None  # wall-clock budget: ultralytics fits the epochs (and their schedule) into it
+    threads: int | None = None  # torch threads on the CPU; None: every core (see use_threads)
 
 
 def fetch_starting_weights(name: str, cache_dir: Path) -> Path:
@@ -111,6 +113,25 @@ def keep_for_next_session(settings: TrainSettings, models_dir: Path) -> list[Pat
     return kept
 
 
+def cpu_threads(settings: TrainSettings) -> int:
+    return settings.threads or os.cpu_count() or 1
+
+
+def use_threads(model, settings: TrainSettings) -> None:
+    """Train on every core. Ultralytics sets torch to one thread fewer than the CPUs when it picks
+    the CPU device, which on this 2-core box is half of it: runs 1 to 8 trained on one core.
+    Its trainer picks the device in its constructor, so the count is set again once training starts."""
+    if settings.device != "cpu":
+        return
+
+    def set_threads(_trainer) -> None:
+        import torch
+
+        torch.set_num_threads(cpu_threads(settings))
+
+    model.add_callback("on_pretrain_routine_start", set_threads)
+
+
 def train(settings: TrainSettings, resume: bool = False, models_dir: Path = Path("models/training")) -> Path:
     """Train (or resume) and return the best checkpoint. Saves a checkpoint every epoch.
 
@@ -132,12 +153,14 @@ def train(settings: TrainSettings, resume: bool = False, models_dir: Path = Path
                 if kept.exists() and not target.exists():
                     shutil.copy2(kept, target)
         model = YOLO(str(checkpoint))
+        use_threads(model, settings)
         model.train(resume=True, data=str(settings.data_yaml.resolve()), save_dir=str(run.resolve()), workers=settings.workers)
     else:
         weights = Path(settings.weights)
         if not weights.exists():
             weights = fetch_starting_weights(settings.weights, Path("data/weights"))
         model = YOLO(str(weights))
+        use_threads(model, settings)
         model.train(
             data=str(settings.data_yaml),
             epochs=settings.epochs,

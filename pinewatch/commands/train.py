@@ -35,6 +35,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--keep", action="store_true", help="only copy last/best checkpoints, args and curves of --name into models/training and stop")
     parser.add_argument("--device", default="cpu", help="cpu, or a CUDA device index such as 0")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads on the CPU (default: every core)")
     parser.add_argument("--project", type=Path, default=PROJECT_ROOT / "runs")
     parser.add_argument("--name", default="pinewatch")
     parser.add_argument(
@@ -125,6 +126,7 @@ def _run(args) -> int:
         batch=args.batch,
         freeze=args.freeze,
         device=args.device,
+        threads=args.threads,
         lr0=args.lr0,
         warmup_epochs=args.warmup_epochs,
         close_mosaic=args.close_mosaic,

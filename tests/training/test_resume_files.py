@@ -1,5 +1,8 @@
 """What a later session needs to resume training: found in the run folder, else in models/training."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +61,28 @@ def test_runs_kept_before_review_rounds_resume_on_the_first_round():
     assert dataset_plan({"synthetic": 300, "review_rounds": 2}, True, run4, run4, True) == (first_round, False)
     # A folder built with the second round is rebuilt for such a run.
     assert dataset_plan(first_round, True, run4, {"synthetic": 300, "review_rounds": 2}, True) == (first_round, True)
+
+
+def test_training_on_the_cpu_takes_every_core(tmp_path):
+    # Ultralytics' device pick sets torch to one thread fewer than the CPUs (one of two here); a
+    # subprocess, so that the thread count of this process is left alone.
+    pytest.importorskip("ultralytics")  # the train extra
+    code = (
+        "from pathlib import Path\n"
+        "import torch\n"
+        "from ultralytics import YOLO\n"
+        "from ultralytics.utils.callbacks.base import default_callbacks\n"
+        "from ultralytics.utils.torch_utils import select_device\n"
+        "from detector.training.train import TrainSettings, use_threads\n"
+        "model = YOLO('yolov8n.yaml')\n"
+        "use_threads(model, TrainSettings(data_yaml=Path('data.yaml'), threads=3))\n"
+        "select_device('cpu')  # what the trainer's constructor does\n"
+        "before = torch.get_num_threads()\n"
+        "assert 'on_pretrain_routine_start' in default_callbacks\n"
+        "for callback in model.callbacks['on_pretrain_routine_start']:\n"
+        "    callback(None)\n"
+        "print(before, torch.get_num_threads())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    before, after = out.split()[-2:]
+    assert int(before) == max(1, min(8, (os.cpu_count() or 1) - 1)) and int(after) == 3
