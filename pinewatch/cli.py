@@ -16,7 +16,7 @@ import sys
 
 from pinewatch.core.config import ConfigError
 
-COMMANDS = ("demo", "run", "serve", "scan", "bench", "eval", "train", "export", "export_feedback", "replay_dead_letters")  # modules
+COMMANDS = ("demo", "run", "serve", "scan", "bench", "eval", "train", "mine", "export", "export_feedback", "replay_dead_letters")  # modules
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -160,9 +160,8 @@ def split_groups(groups: list[int], val_fraction: float, seed: int, max_group_fr
     return val
 
 
-def collect_samples(settings: BuildSettings) -> list[Sample]:
-    rng = random.Random(settings.seed)
-    afm = settings.shared / "datasets" / "afm-hpwren-smoke"
+def afm_frames(afm: Path) -> tuple[list[Sample], list[Path]]:
+    """AI For Mankind's frames: those with a smoke box (as samples), and the unboxed rest, sorted."""
     samples: list[Sample] = []
     boxed: set[str] = set()
     for xml_path in sorted((afm / "annotations").glob("*.xml")):
@@ -172,10 +171,18 @@ def collect_samples(settings: BuildSettings) -> list[Sample]:
             continue
         boxed.add(stem)
         samples.append(Sample(image, rows, "afm"))
-
     unboxed = sorted(p for p in (afm / "images").iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES and p.stem not in boxed)
-    for image in rng.sample(unboxed, min(settings.negatives, len(unboxed))):
-        samples.append(Sample(image, [], "afm-negative"))
+    return samples, unboxed
+
+
+def random_negatives(unboxed: list[Path], settings: BuildSettings) -> list[Path]:
+    """The unboxed AFM frames the recipe takes as negatives (seeded; the first review checked them)."""
+    return random.Random(settings.seed).sample(unboxed, min(settings.negatives, len(unboxed)))
+
+
+def collect_samples(settings: BuildSettings) -> list[Sample]:
+    samples, unboxed = afm_frames(settings.shared / "datasets" / "afm-hpwren-smoke")
+    samples += [Sample(image, [], "afm-negative") for image in random_negatives(unboxed, settings)]
 
     roboflow = settings.shared / "datasets" / "roboflow-fire-smoke"
     per_video: dict[str, list[Sample]] = {}

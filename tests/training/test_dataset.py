@@ -126,25 +126,26 @@ def test_late_review_changes_train_only(tmp_path):
 
 
 @pytest.mark.slow
-def test_second_review_round_leaves_val_as_it_was(tmp_path):
+def test_later_review_rounds_leave_val_as_it_was(tmp_path):
     if not (SHARED / "datasets").exists():
         pytest.skip("../shared/datasets not beside the checkout")
+    from detector.training.review import LATE_REVIEW_FILES, read_review
+
+    every = 1 + len(LATE_REVIEW_FILES)
     folders = {}
-    for rounds in (1, 2):
+    for rounds in (1, every):
         out = tmp_path / f"r{rounds}"
         build(BuildSettings(shared=SHARED, out=out, synthetic=0, review_rounds=rounds))
         folders[rounds] = {
             split: {p.name: p.read_text() for p in (out / split / "labels").iterdir()} for split in ("train", "val")
         }
-    assert folders[1]["val"] == folders[2]["val"]
-    from detector.training.review import LATE_REVIEW_FILES, read_review
-
-    late = read_review(LATE_REVIEW_FILES[0])
+    assert folders[1]["val"] == folders[every]["val"]
+    late = {name: row for path in LATE_REVIEW_FILES for name, row in read_review(path).items()}
 
     def stems(split, source=None, labelled=None):
         return {
             name.split("__", 1)[1].rsplit(".", 1)[0]
-            for name, text in folders[2][split].items()
+            for name, text in folders[every][split].items()
             if (source is None or name.startswith(source + "__")) and (labelled is None or bool(text.strip()) == labelled)
         }
 
@@ -153,11 +154,13 @@ def test_second_review_round_leaves_val_as_it_was(tmp_path):
 
     assert named("negative", "pool") & stems("train", "afm-hard-negative")  # new hard negatives arrive in train
     assert not named("unsure") & stems("train")  # unsure frames are not trained on either way
-    assert named("smoke") & stems("train", labelled=True)  # round 2's smoke is learnt as smoke, not as a negative
+    assert named("smoke") & stems("train", labelled=True)  # later rounds' smoke is learnt as smoke, not as a negative
     assert not named("smoke") & stems("train", labelled=False)
+    for path in LATE_REVIEW_FILES:  # every round adds frames
+        assert {n.rsplit(".", 1)[0] for n, row in read_review(path).items() if row.verdict != "unsure"} & stems("train")
 
 
 def test_an_unknown_review_round_is_refused_before_any_work(tmp_path):
-    with pytest.raises(ValueError, match="review_rounds must be 1 to 2, not 3"):
-        build(BuildSettings(shared=tmp_path, out=tmp_path / "yolo", review_rounds=3))
+    with pytest.raises(ValueError, match="review_rounds must be 1 to 3, not 4"):
+        build(BuildSettings(shared=tmp_path, out=tmp_path / "yolo", review_rounds=4))
     assert not (tmp_path / "yolo").exists()
