@@ -60,8 +60,22 @@ def test_nothing_in_real_smoke_free_frames(detector):
     assert detector.detect(frames) == [[], [], []]
 
 
-def test_finds_the_labelled_plume_in_a_tower_image(detector):
+def _cpu_has_vnni() -> bool:
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return True  # not Linux: nothing to say
+    return any(flag in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
+
+
+def test_finds_the_labelled_plume_in_a_tower_image(detector, request):
     """An AI For Mankind / HPWREN image with a hand-drawn smoke box (needs ../shared)."""
+    if "int8" in request.node.callspec.id and not _cpu_has_vnni():
+        # Without VNNI, onnxruntime's u8 x s8 kernels add pairs of products in 16 bits, which can
+        # saturate (why its quantizer offers reduce_range; not yet tried here). Measured: the shipped
+        # int8 scores this plume 0.18 on an AVX2-only AMD EPYC (fp32: 0.84).
+        # It runs and is reported either way (models/MODEL_CARD.md, Known failure modes).
+        request.applymarker(pytest.mark.xfail(reason="int8 on a CPU without VNNI (issue 10)", strict=False))
     image_path = SHARED / "datasets/afm-hpwren-smoke/images/ck0k99e6p79go0944lmxivkmv.jpeg"
     if not image_path.exists():
         pytest.skip("../shared is not beside the checkout")
