@@ -222,14 +222,25 @@ def sample_others(seconds: float) -> OthersCpu:
     return others
 
 
-def _cpu_model() -> str:
+def _cpuinfo(field: str) -> str | None:
+    """The first value of `field` in /proc/cpuinfo (Linux), else None."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.split(":", 1)[0].strip() == field:
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    return None
+
+
+def _cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or "unknown"
+
+
+def int8_dot_product_flags() -> set[str] | None:
+    """The CPU's 8-bit dot-product instructions (VNNI, AMX), on which int8 scores depend; None off Linux."""
+    flags = _cpuinfo("flags")
+    return None if flags is None else set(flags.split()) & {"avx512_vnni", "avx_vnni", "amx_int8"}
 
 
 def machine_facts() -> dict:

@@ -10,7 +10,8 @@ exactly the smoke we most need to see. So candidates are mined with a model
 looked at the frames run 4's model boxed that run 1's had not: 29 of its 75 were run 1's
 random negatives, 3 of them real smoke. A third (`..._round3.csv`, `pinewatch mine`) looked at
 the frames run 8's model boxed at half the threshold that no round had seen: 2 smoke, 43 hard
-negatives (9 of them tower structures, the kind run 8 mistakes on the wc-s tower).
+negatives (9 of them tower structures, the kind run 8 mistakes on the wc-s tower, but all 9 are
+val frames or near-duplicates of them, so none joins train).
 """
 
 from __future__ import annotations

@@ -113,10 +113,6 @@ def keep_for_next_session(settings: TrainSettings, models_dir: Path) -> list[Pat
     return kept
 
 
-def cpu_threads(settings: TrainSettings) -> int:
-    return settings.threads or os.cpu_count() or 1
-
-
 def use_threads(model, settings: TrainSettings) -> None:
     """Train on every core. Ultralytics sets torch to one thread fewer than the CPUs when it picks
     the CPU device, which on this 2-core box is half of it: runs 1 to 8 trained on one core.
@@ -127,7 +123,7 @@ def use_threads(model, settings: TrainSettings) -> None:
     def set_threads(_trainer) -> None:
         import torch
 
-        torch.set_num_threads(cpu_threads(settings))
+        torch.set_num_threads(settings.threads or os.cpu_count() or 1)
 
     model.add_callback("on_pretrain_routine_start", set_threads)
 

@@ -48,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
     _, unboxed = afm_frames(afm)
     negatives = {p.name for p in random_negatives(unboxed, BuildSettings(shared=args.shared, out=args.out))}
     images = [p for p in unboxed if p.name not in seen]
-    # Mine below the threshold the model runs at, so that boxes just under it are seen too.
-    detector = open_detector(DetectorConfig(imgsz=args.imgsz, score_threshold=min(args.min_score, 0.25)), args.model)
+    detector = open_detector(DetectorConfig(imgsz=args.imgsz, score_threshold=args.min_score), args.model)
     candidates = mine(detector, images, args.min_score)
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "candidates.csv", "w", newline="") as handle:
