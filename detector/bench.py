@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 
 from detector import media
+from detector.cpu import cpu_model, int8_dot_product_flags
 from detector.detector import Detector, DetectorParams
 from detector.pipeline import FrameJudge
 from detector.preprocess import BatchBuffers, decode_image
@@ -222,27 +223,6 @@ def sample_others(seconds: float) -> OthersCpu:
     return others
 
 
-def _cpuinfo(field: str) -> str | None:
-    """The first value of `field` in /proc/cpuinfo (Linux), else None."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.split(":", 1)[0].strip() == field:
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
-def _cpu_model() -> str:
-    return _cpuinfo("model name") or platform.processor() or "unknown"
-
-
-def int8_dot_product_flags() -> set[str] | None:
-    """The CPU's 8-bit dot-product instructions (VNNI, AMX), on which int8 scores depend; None off Linux."""
-    flags = _cpuinfo("flags")
-    return None if flags is None else set(flags.split()) & {"avx512_vnni", "avx_vnni", "amx_int8"}
-
-
 def machine_facts() -> dict:
     import onnxruntime
 
@@ -252,7 +232,8 @@ def machine_facts() -> dict:
         memory_kb = 0
     return {
         "host": platform.node(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
+        "int8_dot_product": sorted(int8_dot_product_flags() or ()),
         "cores": cores(),
         "cpu_count": os.cpu_count(),
         "memory_gb": round(memory_kb / 1024 / 1024, 1),

@@ -74,6 +74,10 @@ class SequenceReport:
     alert_offsets_s: list[float] = field(default_factory=list)
     # Where each alert before ignition was: "file label score x1,y1,x2,y2" (normalised box), to look at.
     false_alerts: list[str] = field(default_factory=list)
+    # With labelled smoke (smoke_region): the hull of every labelled box, and the alerts after
+    # ignition that are elsewhere (a tower, a roof), which count as false, not as the detection.
+    smoke_region: tuple[float, float, float, float] | None = None
+    misplaced_alerts: list[str] = field(default_factory=list)
 
     @property
     def minutes_to_detection(self) -> float | None:
@@ -280,8 +284,30 @@ def replay_clip(name: str, detections: Sequence[list[Detection]], judge, thresho
     return ClipReport(name, len(detections), flagged, alerts)
 
 
-def replay_sequence(name: str, files: Sequence[Path], detections: Sequence[list[Detection]], judge) -> SequenceReport:
-    report = SequenceReport(name, len(files), 0, None, None)
+def smoke_region(label_dir: Path) -> tuple[float, float, float, float] | None:
+    """The hull (normalised x1, y1, x2, y2) of every smoke box (class 0) labelled in `label_dir`; None without any."""
+    boxes = [truth.box for file in sorted(Path(label_dir).glob("*.txt")) for truth in load_yolo_labels(file, ("smoke", "fire"))
+             if truth.label == "smoke"] if Path(label_dir).is_dir() else []
+    if not boxes:
+        return None
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def _where(path: Path, detection: Detection) -> str:
+    return f"{path.name} {detection.label} {detection.score:.2f} " + ",".join(f"{v:.3f}" for v in detection.box)
+
+
+def replay_sequence(
+    name: str, files: Sequence[Path], detections: Sequence[list[Detection]], judge,
+    region: tuple[float, float, float, float] | None = None,
+) -> SequenceReport:
+    """Alerts before ignition are false. After it, the first alert is the detection, unless
+    `region` (smoke_region) is known and the alert's box lies outside it: that one is misplaced."""
+    report = SequenceReport(name, len(files), 0, None, None, smoke_region=region)
     for path, dets in zip(files, detections):
         offset = ignition_offset_s(path.name)
         judgement = judge.judge(dets)
@@ -290,9 +316,10 @@ def replay_sequence(name: str, files: Sequence[Path], detections: Sequence[list[
         report.alert_offsets_s.append(offset)
         if offset < 0:
             report.alerts_before_ignition += 1
-            best = judgement.best
-            if best is not None:
-                report.false_alerts.append(f"{path.name} {best.label} {best.score:.2f} " + ",".join(f"{v:.3f}" for v in best.box))
+            report.false_alerts += [_where(path, d) for d in judgement.alerted]
+            continue
+        if region is not None and not any(_overlaps(d.box, region) for d in judgement.alerted):
+            report.misplaced_alerts += [_where(path, d) for d in judgement.alerted]
         elif report.first_alert_offset_s is None:
             report.first_alert_offset_s, report.first_alert_file = offset, path.name
     return report

@@ -26,6 +26,7 @@ class Judgement:
     confirmed: bool  # part of a confirmed smoke/fire place
     new_alert: bool  # the place was confirmed on this frame: raise one alert
     best: Detection | None  # best detection of the confirmed place(s) in this frame
+    alerted: tuple[Detection, ...] = ()  # the detections whose place was confirmed on this frame
 
 
 class FrameJudge:
@@ -67,4 +68,5 @@ class FrameJudge:
     def judge(self, detections: Sequence[Detection]) -> Judgement:
         kept = apply_filters(detections, self.masks, self.max_box_area)
         result = self.vote.update(kept)
-        return Judgement(kept=kept, confirmed=result.confirmed, new_alert=result.new_alert, best=result.detection)
+        return Judgement(kept=kept, confirmed=result.confirmed, new_alert=result.new_alert, best=result.detection,
+                         alerted=result.alerted)

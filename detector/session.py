@@ -11,6 +11,8 @@ from typing import Literal
 import numpy as np
 import onnxruntime as ort
 
+from detector.cpu import INT8_WEIGHT_BITS_KEY, cpu_model, int8_weights_saturate
+
 log = logging.getLogger(__name__)
 
 ProviderName = Literal["cpu", "cuda", "tensorrt", "openvino"]
@@ -62,6 +64,7 @@ class ModelInfo:
     dynamic_hw: bool  # True: any multiple of the stride works, so letterbox to the minimum rectangle
     stride: int
     input_dtype: np.dtype
+    int8_weight_bits: int | None = None  # None: a float model
 
 
 @dataclass(slots=True)
@@ -148,7 +151,18 @@ def read_model_info(session: ort.InferenceSession) -> ModelInfo:
         dynamic_hw=not isinstance(shape[2], int) and not isinstance(shape[3], int),
         stride=int(metadata.get("stride", 32)),
         input_dtype=np.dtype(dtype),
+        int8_weight_bits=int8_weight_bits(metadata),
     )
+
+
+def int8_weight_bits(metadata: dict[str, str]) -> int | None:
+    """7 or 8 for a model from detector.training.quantize (8 before it recorded the bits), else None."""
+    if "quantization" not in metadata:
+        return None
+    raw = metadata.get(INT8_WEIGHT_BITS_KEY, "8")
+    if raw not in ("7", "8"):
+        raise ModelError(f"{INT8_WEIGHT_BITS_KEY} in metadata is neither 7 nor 8: {raw!r}")
+    return int(raw)
 
 
 def open_session(options: SessionOptions) -> ModelSession:
@@ -187,6 +201,14 @@ def open_session(options: SessionOptions) -> ModelSession:
 
     used = session.get_providers()[0]
     model = ModelSession(session=session, info=read_model_info(session), provider=used)
+    bits = model.info.int8_weight_bits
+    if used == "CPUExecutionProvider" and bits is not None and int8_weights_saturate(bits):
+        log.warning(
+            "%s is int8 with %d-bit weights, and this CPU (%s) has no VNNI: onnxruntime's int8 kernel "
+            "can saturate here and lose detections (the shipped int8 scored a plume 0.18, fp32 0.84). "
+            "Use the fp32 model, or re-export with `pinewatch export --reduce-range`.",
+            path.name, bits, cpu_model(),
+        )
     log.info(
         "model %s on %s (threads=%s, classes=%s, imgsz=%s)",
         path.name, used, options.threads or "auto", ",".join(model.info.class_names), model.info.imgsz,

@@ -44,6 +44,7 @@ class TemporalResult:
     new_alert: bool  # a place's vote passed on this very frame: raise one alert
     detection: Detection | None  # best hit of the confirmed places in this frame
     tracked_places: int
+    alerted: tuple[Detection, ...] = ()  # the hits of the places whose vote passed on this frame
 
 
 def iou(a: Box, b: Box) -> float:
@@ -129,7 +130,7 @@ class TemporalVote:
                 self._places.append(place)
             place.hits_now.append(detection)
 
-        new_alert = False
+        alerted: list[Detection] = []
         confirmed_hits: list[Detection] = []
         surviving: list[_Place] = []
         for place in self._places:
@@ -142,7 +143,7 @@ class TemporalVote:
                 place.misses += 1
             if hit and not place.alerted and self._passes(place):
                 place.alerted = True
-                new_alert = True
+                alerted.append(place.hits_now[0])
             if hit and place.alerted:
                 confirmed_hits.append(place.hits_now[0])
             if self._keep(place):
@@ -151,7 +152,8 @@ class TemporalVote:
 
         best = max(confirmed_hits, key=lambda d: d.score, default=None)
         return TemporalResult(
-            confirmed=best is not None, new_alert=new_alert, detection=best, tracked_places=len(self._places)
+            confirmed=best is not None, new_alert=bool(alerted), detection=best, tracked_places=len(self._places),
+            alerted=tuple(alerted),
         )
 
     def _passes(self, place: _Place) -> bool:

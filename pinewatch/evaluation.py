@@ -32,6 +32,7 @@ from detector.evaluate import (
     list_images,
     replay_clip,
     replay_sequence,
+    smoke_region,
     video_frames,
 )
 from detector.training.export import sha256_of
@@ -113,13 +114,14 @@ def _above(detections: Sequence[list[Detection]], threshold: float) -> list[list
 class _Cached:
     clips: dict[str, list[list[Detection]]]
     sequences: dict[str, tuple[list[Path], list[list[Detection]]]]
+    smoke_regions: dict[str, tuple[float, float, float, float] | None] = field(default_factory=dict)  # from labels
 
 
 def _replay(cached: _Cached, detector_cfg: DetectorConfig, temporal: TemporalConfig) -> tuple[list[ClipReport], list[SequenceReport]]:
     threshold = detector_cfg.score_threshold
     clips = [replay_clip(name, _above(dets, threshold), frame_judge(detector_cfg, temporal), threshold) for name, dets in cached.clips.items()]
     sequences = [
-        replay_sequence(name, files, _above(dets, threshold), frame_judge(detector_cfg, temporal))
+        replay_sequence(name, files, _above(dets, threshold), frame_judge(detector_cfg, temporal), cached.smoke_regions.get(name))
         for name, (files, dets) in cached.sequences.items()
     ]
     return clips, sequences
@@ -145,6 +147,7 @@ def sweep_temporal(cached: _Cached, detector_cfg: DetectorConfig, base: Temporal
                 "false_alerts_smoke_free_clips": sum(c.alerts for c in clips if "nosmoke" in c.clip),
                 "alerts_smoke_clip": sum(c.alerts for c in clips if "nosmoke" not in c.clip),
                 "alerts_before_ignition": sum(s.alerts_before_ignition for s in sequences),
+                "misplaced_alerts": sum(len(s.misplaced_alerts) for s in sequences),
                 "minutes_to_detection": {s.sequence: s.minutes_to_detection for s in sequences},
             }
         )
@@ -169,6 +172,7 @@ def danger_level_rows(cached: _Cached, detector_cfg: DetectorConfig, settings: S
                 "false_alerts_smoke_free_clips": sum(c.alerts for c in clips if "nosmoke" in c.clip),
                 "smoke_free_frames": sum(c.frames for c in clips if "nosmoke" in c.clip),
                 "alerts_before_ignition": sum(s.alerts_before_ignition for s in sequences),
+                "misplaced_alerts": sum(len(s.misplaced_alerts) for s in sequences),
                 "alerts_smoke_clip": sum(c.alerts for c in clips if "nosmoke" not in c.clip),
                 "minutes_to_detection": {s.sequence: s.minutes_to_detection for s in sequences},
             }
@@ -211,6 +215,7 @@ def evaluate_model(
         files = list_images(folder)
         images = (cv2.imread(str(p)) for p in tqdm(files, desc=f"sequence {folder.name}", unit="frame", leave=False))
         cached.sequences[folder.name] = (files, detect_sequence(detector.detect, images))
+        cached.smoke_regions[folder.name] = smoke_region(folder / "labels")
         frames_seen += len(files)
     elapsed_ms = (time.perf_counter() - started) * 1e3
     clip_reports, sequence_reports = _replay(cached, detector_cfg, settings.temporal)
@@ -256,19 +261,21 @@ def format_report(evaluation: ModelEvaluation) -> str:
     for seq in evaluation.sequences:
         ttd = "never" if seq.minutes_to_detection is None else f"{seq.minutes_to_detection:+.0f} min ({seq.first_alert_file})"
         lines.append(f"sequence {seq.sequence}: {seq.frames} frames, first alert after ignition {ttd}, "
-                     f"alerts before ignition {seq.alerts_before_ignition}")
+                     f"alerts before ignition {seq.alerts_before_ignition}"
+                     + ("" if seq.smoke_region is None else f", off the labelled smoke {len(seq.misplaced_alerts)}"))
         lines += [f"  alert before ignition: {where}" for where in seq.false_alerts]
+        lines += [f"  alert after ignition off the labelled smoke (not counted as the detection): {where}" for where in seq.misplaced_alerts]
     if evaluation.danger_levels:
-        lines.append("fire-danger levels (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition; "
-                     "smoke-clip alerts; minutes to detection")
+        lines.append("fire-danger levels (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition / "
+                     "off the labelled smoke; smoke-clip alerts; minutes to detection")
         for row in evaluation.danger_levels:
             ttd = ", ".join(f"{k.split('_')[1]} {'-' if v is None else f'{v:.0f}'}" for k, v in row["minutes_to_detection"].items())
             lines.append(f"  {row['level']:>3}: {row['alert_score']:.2f} {row['window']} {row['min_hits']} {row['min_mean_score']:.1f}: "
-                         f"{row['false_alerts_smoke_free_clips']} / {row['alerts_before_ignition']}; {row['alerts_smoke_clip']}; {ttd}")
+                         f"{row['false_alerts_smoke_free_clips']} / {row['alerts_before_ignition']} / {row['misplaced_alerts']}; {row['alerts_smoke_clip']}; {ttd}")
     if evaluation.sweep:
-        lines.append("temporal sweep (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition; smoke-clip alerts; minutes to detection")
+        lines.append("temporal sweep (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition / off the labelled smoke; smoke-clip alerts; minutes to detection")
         for row in evaluation.sweep:
             ttd = ", ".join(f"{k.split('_')[1]} {'-' if v is None else f'{v:.0f}'}" for k, v in row["minutes_to_detection"].items())
             lines.append(f"  {row['alert_score']:.2f} {row['window']} {row['min_hits']} {row['min_mean_score']:.1f}: {row['false_alerts_smoke_free_clips']} / "
-                         f"{row['alerts_before_ignition']}; {row['alerts_smoke_clip']}; {ttd}")
+                         f"{row['alerts_before_ignition']} / {row['misplaced_alerts']}; {row['alerts_smoke_clip']}; {ttd}")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from detector.bench import int8_dot_product_flags
+from detector.cpu import int8_dot_product_flags
 from detector.temporal import iou
 from pinewatch.core.config import DetectorConfig
 from streams.wiring import open_detector

@@ -27,6 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from detector.cpu import INT8_WEIGHT_BITS_KEY
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -68,6 +70,14 @@ class Int8Recipe:
     # symmetric, the others not). With u8 activations a symmetric range wastes the half below the
     # SiLU's floor (-0.28), i.e. one bit; on run 6's weights it still measured 0.7-0.8 points better.
     symmetric: bool | None = True
+    # Weights in [-64, 64] (onnxruntime's reduced range, "7 bits") instead of [-127, 127]: its
+    # u8 x s8 kernel on CPUs without VNNI (detector.cpu) adds products in pairs into 16 bits, and
+    # 255 x 127 x 2 overflows them; 255 x 64 x 2 does not. Costs weight precision everywhere.
+    reduce_range: bool = False
+
+    @property
+    def weight_bits(self) -> int:
+        return 7 if self.reduce_range else 8
 
     def label(self) -> str:
         parts = [self.calibration + (f"{self.percentile:g}" if self.calibration == "percentile" else ""), self.head]
@@ -79,6 +89,8 @@ class Int8Recipe:
             parts.append("float-first-conv")
         if not self.per_channel:
             parts.append("per-tensor")
+        if self.reduce_range:
+            parts.append("7bit-weights")
         return "_".join(parts)
 
 
@@ -346,6 +358,7 @@ def quantize_int8(
             nodes_to_exclude=excluded,
             calibrate_method=methods[recipe.calibration],
             calibration_cache_path=str(cache) if cache is not None else None,
+            reduce_range=recipe.reduce_range,
             extra_options=extra,
             # No CalibMaxIntermediateOutputs: in onnxruntime 1.32 MinMax it DISCARDS the frames
             # collected so far instead of merging them; the chunks above merge correctly.
@@ -370,6 +383,9 @@ def copy_metadata(source: Path, target: Path, recipe: Int8Recipe | None = None, 
     entry = dst.metadata_props.add()
     channel = "per-channel" if recipe is None or recipe.per_channel else "per-tensor"
     entry.key, entry.value = "quantization", f"int8 static QDQ (u8 activations, s8 {channel} weights)"
+    # The runtime reads this to warn where 8-bit weights saturate (detector.session).
+    entry = dst.metadata_props.add()
+    entry.key, entry.value = INT8_WEIGHT_BITS_KEY, str(8 if recipe is None else recipe.weight_bits)
     if recipe is not None:
         entry = dst.metadata_props.add()
         entry.key, entry.value = "int8_recipe", f"{recipe.label()}; {frames} calibration frames"
@@ -473,13 +489,15 @@ def add_recipe_arguments(parser) -> None:
                         help="per-channel weight scales")
     parser.add_argument("--symmetric", action=argparse.BooleanOptionalAction, default=default.symmetric,
                         help="symmetric activation ranges (default: yes, the best measured on the shipped model)")
+    parser.add_argument("--reduce-range", action=argparse.BooleanOptionalAction, default=default.reduce_range,
+                        help="7-bit weights, for CPUs without VNNI where 8-bit ones saturate (detector.cpu)")
 
 
 def recipe_from_args(args) -> Int8Recipe:
     return Int8Recipe(
         calibration=args.calibration, head=args.head, float_output_concat=args.float_output_concat,
         float_first_conv=args.float_first_conv, per_channel=args.per_channel, percentile=args.percentile,
-        symmetric=args.symmetric,
+        symmetric=args.symmetric, reduce_range=args.reduce_range,
     )
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from detector import bench, media
+from detector.cpu import int8_dot_product_flags
 from pinewatch.cli import main
 
 
@@ -59,6 +60,7 @@ def test_bench_json_on_a_tiny_model(capsys, synthetic_model, image_folder, monke
     assert report["frames"] == 4 and report["provider"] == "CPUExecutionProvider" and report["overlap"] is True
     machine = report["machine"]
     assert machine["cores"] >= 1 and machine["onnxruntime"] and len(machine["load_average"]) == 3
+    assert machine["int8_dot_product"] == sorted(int8_dot_product_flags() or ())  # int8 speed depends on them
     assert machine["preflight_others"]["wall_s"] > 0.5
     (run,) = report["runs"]
     assert run["imgsz"] == 64 and run["input_hw_first_frame"] == [64, 64]  # 640x360 -> 64x36 -> stride 32

@@ -143,6 +143,23 @@ def test_int8_model_keeps_metadata_and_follows_fp32(dev_model, real_frames, tmp_
     again = quantize_int8(dev_model, tmp_path / "int8-head.onnx", calibration, 640,
                           recipe=Int8Recipe(calibration="minmax", head="float-head", symmetric=False), cache_dir=cache)
     assert len(list(cache.iterdir())) == 1 and again.excluded_nodes > out.excluded_nodes
+    # 7-bit weights (for CPUs without VNNI) from the same cached ranges; the metadata says which.
+    narrow = quantize_int8(dev_model, tmp_path / "int8-7bit.onnx", calibration, 640,
+                           recipe=Int8Recipe(**{**out.recipe, "reduce_range": True}), cache_dir=cache)
+    assert len(list(cache.iterdir())) == 1
+
+    def weights(path):
+        model = onnx.load(path)
+        return [onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.data_type == onnx.TensorProto.INT8], \
+            {p.key: p.value for p in model.metadata_props}
+
+    wide, wide_meta = weights(out.out_path)
+    seven, seven_meta = weights(narrow.out_path)
+    assert len(seven) == len(wide) > 50
+    assert max(int(np.abs(w).max()) for w in wide) == 127 and wide_meta["int8_weight_bits"] == "8"
+    assert all(-64 <= w.min() and w.max() <= 64 for w in seven) and seven_meta["int8_weight_bits"] == "7"
+    assert seven_meta["int8_recipe"].startswith("minmax_float-tail_asymmetric_float-concat_float-first-conv_7bit-weights;")
+    assert open_session(SessionOptions(narrow.out_path, "cpu", 1)).info.int8_weight_bits == 7
     fp32 = open_session(SessionOptions(dev_model, "cpu", 1))
     int8 = open_session(SessionOptions(out.out_path, "cpu", 1))
     assert int8.info.class_names == fp32.info.class_names and int8.info.imgsz == fp32.info.imgsz
