@@ -206,7 +206,8 @@ def open_session(options: SessionOptions) -> ModelSession:
         log.warning(
             "%s is int8 with %d-bit weights, and this CPU (%s) has no VNNI: onnxruntime's int8 kernel "
             "can saturate here and lose detections (the shipped int8 scored a plume 0.18, fp32 0.84). "
-            "Use the fp32 model, or re-export with `pinewatch export --reduce-range`.",
+            "Use the fp32 model here (a 7-bit re-export, `pinewatch export --reduce-range`, cost 2.8 val "
+            "mAP50 points on the shipped model: benchmarks/INT8.md).",
             path.name, bits, cpu_model(),
         )
     log.info(

@@ -65,8 +65,9 @@ def test_finds_the_labelled_plume_in_a_tower_image(detector, request):
     """An AI For Mankind / HPWREN image with a hand-drawn smoke box (needs ../shared)."""
     if "int8" in request.node.callspec.id and int8_dot_product_flags() == set():
         # Without VNNI, onnxruntime's u8 x s8 kernels add pairs of products in 16 bits, which can
-        # saturate (why its quantizer offers reduce_range; not yet tried here). Measured: the shipped
-        # int8 scores this plume 0.18 on an AVX2-only AMD EPYC (fp32: 0.84).
+        # saturate (detector.cpu; the runtime warns). Measured: the shipped int8 scores this plume
+        # 0.18 on an AVX2-only AMD EPYC (fp32: 0.84); 7-bit weights cost 2.8 val points on a VNNI CPU
+        # and are unmeasured without one (benchmarks/INT8.md).
         # It runs and is reported either way (models/MODEL_CARD.md, Known failure modes).
         request.applymarker(pytest.mark.xfail(reason="int8 on a CPU without VNNI (issue 10)", strict=False))
     image_path = SHARED / "datasets/afm-hpwren-smoke/images/ck0k99e6p79go0944lmxivkmv.jpeg"
