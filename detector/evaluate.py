@@ -293,10 +293,6 @@ def smoke_region(label_dir: Path) -> tuple[float, float, float, float] | None:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
-
-
 def _where(path: Path, detection: Detection) -> str:
     return f"{path.name} {detection.label} {detection.score:.2f} " + ",".join(f"{v:.3f}" for v in detection.box)
 
@@ -318,7 +314,7 @@ def replay_sequence(
             report.alerts_before_ignition += 1
             report.false_alerts += [_where(path, d) for d in judgement.alerted]
             continue
-        if region is not None and not any(_overlaps(d.box, region) for d in judgement.alerted):
+        if region is not None and not any(iou(d.box, region) > 0 for d in judgement.alerted):
             report.misplaced_alerts += [_where(path, d) for d in judgement.alerted]
         elif report.first_alert_offset_s is None:
             report.first_alert_offset_s, report.first_alert_file = offset, path.name

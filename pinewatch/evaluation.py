@@ -127,6 +127,17 @@ def _replay(cached: _Cached, detector_cfg: DetectorConfig, temporal: TemporalCon
     return clips, sequences
 
 
+def _alert_counts(clips: list[ClipReport], sequences: list[SequenceReport]) -> dict:
+    """What one vote setting did: false alerts, alerts on the smoke clip, and time to detection."""
+    return {
+        "false_alerts_smoke_free_clips": sum(c.alerts for c in clips if "nosmoke" in c.clip),
+        "alerts_smoke_clip": sum(c.alerts for c in clips if "nosmoke" not in c.clip),
+        "alerts_before_ignition": sum(s.alerts_before_ignition for s in sequences),
+        "misplaced_alerts": sum(len(s.misplaced_alerts) for s in sequences),
+        "minutes_to_detection": {s.sequence: s.minutes_to_detection for s in sequences},
+    }
+
+
 def sweep_temporal(cached: _Cached, detector_cfg: DetectorConfig, base: TemporalConfig) -> list[dict]:
     rows = []
     grid = itertools.product(
@@ -144,11 +155,7 @@ def sweep_temporal(cached: _Cached, detector_cfg: DetectorConfig, base: Temporal
                 "window": window,
                 "min_hits": hits,
                 "min_mean_score": floor,
-                "false_alerts_smoke_free_clips": sum(c.alerts for c in clips if "nosmoke" in c.clip),
-                "alerts_smoke_clip": sum(c.alerts for c in clips if "nosmoke" not in c.clip),
-                "alerts_before_ignition": sum(s.alerts_before_ignition for s in sequences),
-                "misplaced_alerts": sum(len(s.misplaced_alerts) for s in sequences),
-                "minutes_to_detection": {s.sequence: s.minutes_to_detection for s in sequences},
+                **_alert_counts(clips, sequences),
             }
         )
     return rows
@@ -169,12 +176,8 @@ def danger_level_rows(cached: _Cached, detector_cfg: DetectorConfig, settings: S
                 "min_hits": temporal.min_hits,
                 "min_mean_score": temporal.min_mean_score,
                 "escalate_after_min": level.escalate_after_min,
-                "false_alerts_smoke_free_clips": sum(c.alerts for c in clips if "nosmoke" in c.clip),
                 "smoke_free_frames": sum(c.frames for c in clips if "nosmoke" in c.clip),
-                "alerts_before_ignition": sum(s.alerts_before_ignition for s in sequences),
-                "misplaced_alerts": sum(len(s.misplaced_alerts) for s in sequences),
-                "alerts_smoke_clip": sum(c.alerts for c in clips if "nosmoke" not in c.clip),
-                "minutes_to_detection": {s.sequence: s.minutes_to_detection for s in sequences},
+                **_alert_counts(clips, sequences),
             }
         )
     return rows
