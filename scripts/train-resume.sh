@@ -5,7 +5,7 @@
 # Before the session ends: .venv/bin/pinewatch train --keep --name "$RUN", then commit models/training/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN="${RUN:-pinewatch-run10}"
+RUN="${RUN:-pinewatch-run11}"
 [ -x .venv/bin/pinewatch ] && .venv/bin/python -c 'import ultralytics' 2>/dev/null || make train-deps
 mkdir -p var
 if [ -f var/train.pid ] && kill -0 "$(cat var/train.pid)" 2>/dev/null; then

@@ -9,7 +9,9 @@ What stays in float is a recipe (`Int8Recipe`), one option per accuracy-sensitiv
   optionally also each branch's last conv, or the whole head module;
 - the output concatenation: box coordinates (0..640) and scores (0..1) share one tensor, and
   one int8 range for both flattens the scores;
-- the first convolution: it sees raw pixels, and its error feeds every later layer.
+- the first convolution: it sees raw pixels, and its error feeds every later layer;
+- whole modules by index, e.g. the stride-2 and stride-4 backbone stages (0, 1, 2), where a
+  plume a few pixels wide is still more than one activation.
 benchmarks/INT8.md has the val mAP50 of each recipe.
 
 Needs the `onnx` package (dev/train extras); onnxruntime does the rest.
@@ -74,6 +76,10 @@ class Int8Recipe:
     # u8 x s8 kernel on CPUs without VNNI (detector.cpu) adds products in pairs into 16 bits, and
     # 255 x 127 x 2 overflows them; 255 x 64 x 2 does not. Costs weight precision everywhere.
     reduce_range: bool = False
+    # Whole top-level modules kept in float, by index (YOLOv8: /model.0/ ... /model.21/ before the
+    # head, /model.22/). The stride-2..8 backbone modules see the smallest smoke at the finest
+    # scale; keeping them float costs the most speed per module, since they hold the most pixels.
+    float_modules: tuple[int, ...] = ()
 
     @property
     def weight_bits(self) -> int:
@@ -91,6 +97,8 @@ class Int8Recipe:
             parts.append("per-tensor")
         if self.reduce_range:
             parts.append("7bit-weights")
+        if self.float_modules:
+            parts.append("float-modules-" + "-".join(map(str, self.float_modules)))
         return "_".join(parts)
 
 
@@ -258,8 +266,19 @@ def first_conv_node(model) -> str | None:
     return next((n.name for n in model.graph.node if n.op_type == "Conv" and image in n.input), None)
 
 
+def module_nodes(model, index: int) -> list[str]:
+    """Names of the nodes of top-level module `index` (exported names start with /model.INDEX/)."""
+    prefix = f"/model.{index}/"
+    return [node.name for node in model.graph.node if node.name.startswith(prefix)]
+
+
 def nodes_to_exclude(model, recipe: Int8Recipe) -> list[str]:
     excluded = head_nodes_to_exclude(model, recipe.head)
+    for index in recipe.float_modules:
+        names = module_nodes(model, index)
+        if not names:
+            raise ValueError(f"float_modules: this graph has no module {index} (no node named /model.{index}/...)")
+        excluded += [name for name in names if name not in excluded]
     for wanted, find in ((recipe.float_output_concat, output_concat_node), (recipe.float_first_conv, first_conv_node)):
         name = find(model) if wanted else None
         if wanted and name is None:
@@ -491,13 +510,22 @@ def add_recipe_arguments(parser) -> None:
                         help="symmetric activation ranges (default: yes, the best measured on the shipped model)")
     parser.add_argument("--reduce-range", action=argparse.BooleanOptionalAction, default=default.reduce_range,
                         help="7-bit weights, for CPUs without VNNI where 8-bit ones saturate (detector.cpu)")
+    parser.add_argument("--float-modules", type=_module_indices, default=default.float_modules, metavar="I,J,...",
+                        help="top-level modules kept whole in float, by index (e.g. 0,1,2: the first backbone stages)")
+
+
+def _module_indices(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--float-modules wants comma-separated module indices, got {text!r}") from None
 
 
 def recipe_from_args(args) -> Int8Recipe:
     return Int8Recipe(
         calibration=args.calibration, head=args.head, float_output_concat=args.float_output_concat,
         float_first_conv=args.float_first_conv, per_channel=args.per_channel, percentile=args.percentile,
-        symmetric=args.symmetric, reduce_range=args.reduce_range,
+        symmetric=args.symmetric, reduce_range=args.reduce_range, float_modules=args.float_modules,
     )
 
 

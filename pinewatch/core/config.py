@@ -23,7 +23,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # them to pinewatch/assets/), the top-level models/ and sample_videos/ in a source checkout.
 _PACKAGED_ASSETS = Path(__file__).resolve().parents[1] / "assets"
 ASSETS_ROOT = _PACKAGED_ASSETS if _PACKAGED_ASSETS.is_dir() else PROJECT_ROOT
-# fp32: int8 lost 3.9 points of val mAP50 (models/MODEL_CARD.md), over the 1-point budget.
+# fp32: the int8 file is within 1 point of its val mAP50 but alerts on rm-w 2-3 minutes later
+# (models/MODEL_CARD.md, "Choosing the default variant"; benchmarks/INT8.md).
 DEFAULT_MODEL = ASSETS_ROOT / "models" / "pinewatch-smoke.onnx"
 SAMPLE_VIDEOS_DIR = ASSETS_ROOT / "sample_videos"
 

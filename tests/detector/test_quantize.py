@@ -73,6 +73,32 @@ def test_each_sensitive_part_can_stay_float(dev_model):
         head_nodes_to_exclude(model, "float-everything")
 
 
+def test_whole_modules_can_stay_float(dev_model):
+    model = onnx.load(dev_model)
+    stem = nodes_to_exclude(model, Int8Recipe(head="quantize-all", float_output_concat=False, float_modules=(0, 1)))
+    assert stem == ["/model.0/conv/Conv", "/model.0/act/Sigmoid", "/model.0/act/Mul",
+                    "/model.1/conv/Conv", "/model.1/act/Sigmoid", "/model.1/act/Mul"]
+    # With the first conv also asked for, nothing is listed twice.
+    both = nodes_to_exclude(model, Int8Recipe(float_first_conv=True, float_modules=(0, 2)))
+    assert len(both) == len(set(both)) and any(n.startswith("/model.2/") for n in both)
+    assert Int8Recipe(float_modules=(0, 1)).label().endswith("float-modules-0-1")
+    with pytest.raises(ValueError, match="no module 99"):
+        nodes_to_exclude(model, Int8Recipe(float_modules=(99,)))
+
+
+def test_float_modules_option_reads_indices():
+    import argparse
+
+    from detector.training.quantize import add_recipe_arguments, recipe_from_args
+
+    parser = argparse.ArgumentParser()
+    add_recipe_arguments(parser)
+    assert recipe_from_args(parser.parse_args(["--float-modules", "4,0,2"])).float_modules == (0, 2, 4)
+    assert recipe_from_args(parser.parse_args([])).float_modules == ()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--float-modules", "stem"])
+
+
 def _link(folder: Path, name: str, target: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).symlink_to(target)
