@@ -169,6 +169,14 @@ def test_int8_model_keeps_metadata_and_follows_fp32(dev_model, real_frames, tmp_
     again = quantize_int8(dev_model, tmp_path / "int8-head.onnx", calibration, 640,
                           recipe=Int8Recipe(calibration="minmax", head="float-head", symmetric=False), cache_dir=cache)
     assert len(list(cache.iterdir())) == 1 and again.excluded_nodes > out.excluded_nodes
+    # The stem kept whole in float: module 0's SiLU output reaches module 1 unquantised.
+    stem = quantize_int8(dev_model, tmp_path / "int8-stem.onnx", calibration, 640,
+                         recipe=Int8Recipe(**{**out.recipe, "float_modules": (0,)}), cache_dir=cache)
+    stem_graph = onnx.load(stem.out_path).graph
+    assert any(n.op_type == "QuantizeLinear" and n.input[0].startswith("/model.0/act/Sigmoid") for n in graph.node)
+    assert not any(n.op_type == "QuantizeLinear" and n.input[0].startswith("/model.0/act/Sigmoid") for n in stem_graph.node)
+    assert {p.key: p.value for p in onnx.load(stem.out_path).metadata_props}["int8_recipe"].startswith(
+        "minmax_float-tail_asymmetric_float-concat_float-first-conv_float-modules-0;")
     # 7-bit weights (for CPUs without VNNI) from the same cached ranges; the metadata says which.
     narrow = quantize_int8(dev_model, tmp_path / "int8-7bit.onnx", calibration, 640,
                            recipe=Int8Recipe(**{**out.recipe, "reduce_range": True}), cache_dir=cache)
