@@ -138,6 +138,13 @@ def _alert_counts(clips: list[ClipReport], sequences: list[SequenceReport]) -> d
     }
 
 
+def _counts_text(row: dict) -> str:
+    """One row's _alert_counts as the report prints them."""
+    ttd = ", ".join(f"{k.split('_')[1]} {'-' if v is None else f'{v:.0f}'}" for k, v in row["minutes_to_detection"].items())
+    return (f"{row['false_alerts_smoke_free_clips']} / {row['alerts_before_ignition']} / {row['misplaced_alerts']}; "
+            f"{row['alerts_smoke_clip']}; {ttd}")
+
+
 def sweep_temporal(cached: _Cached, detector_cfg: DetectorConfig, base: TemporalConfig) -> list[dict]:
     rows = []
     grid = itertools.product(
@@ -272,13 +279,9 @@ def format_report(evaluation: ModelEvaluation) -> str:
         lines.append("fire-danger levels (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition / "
                      "off the labelled smoke; smoke-clip alerts; minutes to detection")
         for row in evaluation.danger_levels:
-            ttd = ", ".join(f"{k.split('_')[1]} {'-' if v is None else f'{v:.0f}'}" for k, v in row["minutes_to_detection"].items())
-            lines.append(f"  {row['level']:>3}: {row['alert_score']:.2f} {row['window']} {row['min_hits']} {row['min_mean_score']:.1f}: "
-                         f"{row['false_alerts_smoke_free_clips']} / {row['alerts_before_ignition']} / {row['misplaced_alerts']}; {row['alerts_smoke_clip']}; {ttd}")
+            lines.append(f"  {row['level']:>3}: {row['alert_score']:.2f} {row['window']} {row['min_hits']} {row['min_mean_score']:.1f}: {_counts_text(row)}")
     if evaluation.sweep:
         lines.append("temporal sweep (alert_score, window, min_hits, mean-score floor): false alerts on smoke-free clips / before ignition / off the labelled smoke; smoke-clip alerts; minutes to detection")
         for row in evaluation.sweep:
-            ttd = ", ".join(f"{k.split('_')[1]} {'-' if v is None else f'{v:.0f}'}" for k, v in row["minutes_to_detection"].items())
-            lines.append(f"  {row['alert_score']:.2f} {row['window']} {row['min_hits']} {row['min_mean_score']:.1f}: {row['false_alerts_smoke_free_clips']} / "
-                         f"{row['alerts_before_ignition']} / {row['misplaced_alerts']}; {row['alerts_smoke_clip']}; {ttd}")
+            lines.append(f"  {row['alert_score']:.2f} {row['window']} {row['min_hits']} {row['min_mean_score']:.1f}: {_counts_text(row)}")
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The small-smoke benchmark for every saved epoch of a run, beside ultralytics' val (which holds
 # 3 smoke boxes under 32 px, so it cannot see what the model issue is about).
-#   bash scripts/eval-epochs.sh pinewatch-run10     # again after each epoch: done epochs are skipped
+#   bash scripts/eval-epochs.sh pinewatch-run11     # again after each epoch: done epochs are skipped
 # Per epoch: ONNX export, then `pinewatch eval --skip-val --sweep --json` at 640 and at the 1280 cap,
 # into var/epochs/RUN/; then one line per epoch. Accuracy only, so it may run beside training.
 set -euo pipefail

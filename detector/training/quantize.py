@@ -10,8 +10,8 @@ What stays in float is a recipe (`Int8Recipe`), one option per accuracy-sensitiv
 - the output concatenation: box coordinates (0..640) and scores (0..1) share one tensor, and
   one int8 range for both flattens the scores;
 - the first convolution: it sees raw pixels, and its error feeds every later layer;
-- whole modules by index, e.g. the stride-2 and stride-4 backbone stages (0, 1, 2), where a
-  plume a few pixels wide is still more than one activation.
+- whole modules by index, e.g. the stride-2 and stride-4 backbone stages (0, 1, 2): int8's step
+  on the stem's activations is coarse next to a faint plume's contrast.
 benchmarks/INT8.md has the val mAP50 of each recipe.
 
 Needs the `onnx` package (dev/train extras); onnxruntime does the rest.
@@ -77,8 +77,8 @@ class Int8Recipe:
     # 255 x 127 x 2 overflows them; 255 x 64 x 2 does not. Costs weight precision everywhere.
     reduce_range: bool = False
     # Whole top-level modules kept in float, by index (YOLOv8: /model.0/ ... /model.21/ before the
-    # head, /model.22/). The stride-2..8 backbone modules see the smallest smoke at the finest
-    # scale; keeping them float costs the most speed per module, since they hold the most pixels.
+    # head, /model.22/). Quantising module 0 (the stem) is where the early plume's score is lost;
+    # 0-2 in float cost no measurable speed on a VNNI Xeon (benchmarks/INT8.md).
     float_modules: tuple[int, ...] = ()
 
     @property
