@@ -35,11 +35,6 @@ def int8_dot_product_flags() -> set[str] | None:
     return None if flags is None else set(flags.split()) & INT8_DOT_PRODUCT_FLAGS
 
 
-# Model metadata written by detector.training.quantize: "8" or "7". Models quantised before
-# the key existed used 8-bit weights.
-INT8_WEIGHT_BITS_KEY = "int8_weight_bits"
-
-
 def int8_weights_saturate(weight_bits: int, flags: set[str] | None = None) -> bool:
     """True where this CPU's int8 kernel can overflow on weights of `weight_bits` bits.
 

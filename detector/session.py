@@ -11,9 +11,13 @@ from typing import Literal
 import numpy as np
 import onnxruntime as ort
 
-from detector.cpu import INT8_WEIGHT_BITS_KEY, cpu_model, int8_weights_saturate
+from detector.cpu import cpu_model, int8_weights_saturate
 
 log = logging.getLogger(__name__)
+
+# Model metadata written by detector.training.quantize: "8" or "7". Models quantised before
+# the key existed used 8-bit weights.
+INT8_WEIGHT_BITS_KEY = "int8_weight_bits"
 
 ProviderName = Literal["cpu", "cuda", "tensorrt", "openvino"]
 GraphOptimization = Literal["disable", "basic", "extended", "all"]
@@ -206,8 +210,8 @@ def open_session(options: SessionOptions) -> ModelSession:
         log.warning(
             "%s is int8 with %d-bit weights, and this CPU (%s) has no VNNI: onnxruntime's int8 kernel "
             "can saturate here and lose detections (the shipped int8 scored a plume 0.18, fp32 0.84). "
-            "Use the fp32 model here (a 7-bit re-export, `pinewatch export --reduce-range`, cost 2.8 val "
-            "mAP50 points on the shipped model: benchmarks/INT8.md).",
+            "Use the fp32 model here (a 7-bit re-export, `pinewatch export --reduce-range`, costs val mAP50: "
+            "benchmarks/INT8.md).",
             path.name, bits, cpu_model(),
         )
     log.info(

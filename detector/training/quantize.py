@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from detector.cpu import INT8_WEIGHT_BITS_KEY
+from detector.session import INT8_WEIGHT_BITS_KEY
 
 if TYPE_CHECKING:
     import numpy as np
