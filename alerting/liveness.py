@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Literal
 
 import redis
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from alerting.api.schemas import CameraOut
 from pinewatch.core.live import (

@@ -103,13 +103,13 @@ def wait_for_drain(database_url: str, published: int, timeout_s: float = 60.0) -
 
 def children_ticks() -> dict[int, int]:
     """CPU ticks so far of this process's live children (the camera farm, `serve`, and the detector pool when on)."""
-    from detector.bench import process_stats
+    from detector.machine import process_stats
 
     return {pid: ticks for pid, (_, ppid, ticks) in process_stats().items() if ppid == os.getpid()}
 
 
 def run_count(count: int, args: argparse.Namespace, base_url: str, work: Path) -> dict:
-    from detector.bench import BUSY_CORE_FRACTION, CLOCK_TICKS, OthersCpu, load_average, process_cpu_seconds, process_ticks
+    from detector.machine import BUSY_CORE_FRACTION, CLOCK_TICKS, OthersCpu, load_average, process_cpu_seconds, process_ticks
     from pinewatch.core.config import Settings
     from pinewatch.embedded_redis import EmbeddedRedis
     from streams.stats import WorkerStats
@@ -212,7 +212,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
 
-    from detector.bench import machine_facts
+    from detector.machine import machine_facts
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     work = Path(tempfile.mkdtemp(prefix="pinewatch-capacity-"))

@@ -88,7 +88,7 @@ def main() -> int:
         serve_cameras(args.serve, IMAGES)
         return 0
 
-    from detector.bench import process_cpu_seconds
+    from detector.machine import process_cpu_seconds
     from pinewatch.core.config import Settings
     from pinewatch.embedded_redis import EmbeddedRedis
     from streams.stats import LatencyWindow, WorkerStats

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import cv2
 
-from detector.bench import OthersCpu, machine_facts, process_ticks
+from detector.machine import OthersCpu, machine_facts, process_ticks
 from detector.evaluate import LabelledImage, labelled_frames, list_images, load_yolo_labels, recall_by_size
 from pinewatch.core.config import PROJECT_ROOT, DetectorConfig
 from streams.wiring import open_detector

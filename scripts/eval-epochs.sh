@@ -2,8 +2,9 @@
 # The small-smoke benchmark for every saved epoch of a run, beside ultralytics' val (which holds
 # 3 smoke boxes under 32 px, so it cannot see what the model issue is about).
 #   bash scripts/eval-epochs.sh pinewatch-run11     # again after each epoch: done epochs are skipped
-# Per epoch: ONNX export, then `pinewatch eval --skip-val --sweep --json` at 640 and at the 1280 cap,
-# into var/epochs/RUN/; then one line per epoch. Accuracy only, so it may run beside training.
+# Per epoch: ONNX export, then `pinewatch eval --sweep --json` at 640 (clips and sequences only) and
+# at the 1280 cap (with our val there, the operating point of a high-resolution camera), into
+# var/epochs/RUN/; then one line per epoch. Accuracy only, so it may run beside training.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN="${1:?usage: $0 RUN_NAME}"
@@ -16,7 +17,8 @@ for ckpt in runs/"$RUN"/weights/epoch*.pt; do
   nice -n 10 .venv/bin/python -c "from pathlib import Path; from detector.training.export import export_onnx; export_onnx(Path('$OUT/e$e.pt'), Path('$OUT/e$e.onnx'))" > "$OUT/e$e-export.log" 2>&1
   rm "$OUT/e$e.pt"
   for size in 640 1280; do
-    nice -n 10 .venv/bin/pinewatch eval --model "$OUT/e$e.onnx" --skip-val --sweep --imgsz "$size" --json > "$OUT/e$e-$size.tmp" 2> "$OUT/e$e-$size.err"
+    skip_val=--skip-val; [ "$size" = 1280 ] && skip_val=
+    nice -n 10 .venv/bin/pinewatch eval --model "$OUT/e$e.onnx" $skip_val --sweep --imgsz "$size" --json > "$OUT/e$e-$size.tmp" 2> "$OUT/e$e-$size.err"
     mv "$OUT/e$e-$size.tmp" "$OUT/e$e-$size.json"
   done
 done
@@ -37,7 +39,12 @@ def line(path):
     small = d["small_smoke"]; best = max(small["best_score_per_frame"].values())
     # Alerts after ignition away from wc-s's labelled plume do not count as its detection (detector.evaluate.smoke_region).
     off = sum(len(q.get("misplaced_alerts", [])) for q in d["sequences"])
-    return f'wc-s best {best:.3f}, boxed {small["frames_with_smoke_found_iou30"]}/14, alerts rm-w {seq["rm-w"]} wc-s {seq["wc-s"]} min, false {false}, off the plume {off}'
+    val = ""
+    if d.get("val"):
+        classes = {c["label"]: c for c in d["val"]["classes"]}
+        smoke = classes["smoke"]
+        val = f'val mAP50 {d["val"]["map50"]:.3f} (smoke P/R {smoke["precision"]:.2f}/{smoke["recall"]:.2f}), '
+    return val + f'wc-s best {best:.3f}, boxed {small["frames_with_smoke_found_iou30"]}/14, alerts rm-w {seq["rm-w"]} wc-s {seq["wc-s"]} min, false {false}, off the plume {off}'
 print("epoch | val mAP50 / mAP50-95 | at 640 | at the 1280 cap")
 for e in sorted(int(p.stem[1:].split("-")[0]) for p in out.glob("e*-1280.json")):
     print(f"{e} | {val.get(e, '?')} | {line(out / f'e{e}-640.json')} | {line(out / f'e{e}-1280.json')}")

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from benchmarks.capacity import backlog_flat, children_ticks, percentile
-from detector.bench import process_cpu_seconds
+from detector.machine import process_cpu_seconds
 
 
 def test_a_burst_that_drains_passes_and_a_growing_queue_fails():

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from detector import bench, media
+from detector import bench, machine, media
 from detector.cpu import int8_dot_product_flags
 from pinewatch.cli import main
 
@@ -115,9 +115,9 @@ def test_others_exclude_our_children_and_count_foreign_processes(foreign_spinner
     child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)
-        others = bench.process_ticks()
+        others = machine.process_ticks()
         assert foreign_spinner in others and child.pid not in others and os.getpid() not in others
-        sample = bench.sample_others(1.0)
+        sample = machine.sample_others(1.0)
         # It inherits our niceness, so on a busy box it gets little CPU; on a quiet one a core.
         assert sample.ticks[foreign_spinner][1] > 0 and child.pid not in sample.ticks
     finally:
@@ -139,17 +139,17 @@ def test_strict_refuses_to_report_on_a_busy_box_and_names_the_process(capsys, sy
 
 
 def test_others_share_flag_and_names():
-    others = bench.OthersCpu()
-    tick = bench.CLOCK_TICKS
+    others = machine.OthersCpu()
+    tick = machine.CLOCK_TICKS
     others.add({1: ("trainer", 0), 2: ("sshd", 5)}, {1: ("trainer", tick), 2: ("sshd", 5), 3: ("newborn", tick // 10)}, 2.0)
     assert others.core_fraction == pytest.approx(0.55, abs=0.01)  # 1.1 s of CPU in 2 s
     facts = others.as_dict()
-    assert facts["busy"] is True and facts["box_share"] == pytest.approx(0.55 / bench.cores(), abs=0.01)
+    assert facts["busy"] is True and facts["box_share"] == pytest.approx(0.55 / machine.cores(), abs=0.01)
     assert [p["comm"] for p in facts["top"]] == ["trainer", "newborn"]  # sshd used nothing
     report = {"runs": [{"imgsz": 640, "results": [{"name": "pool", "others": facts}]}]}
     (line,) = bench.busy_processes(report)
     assert line.startswith("pool at 640: others used 0.55 of a core (1 trainer 0.50")
-    quiet = bench.OthersCpu()
+    quiet = machine.OthersCpu()
     quiet.add({1: ("trainer", 0)}, {1: ("trainer", tick // 20)}, 1.0)
     assert quiet.as_dict()["busy"] is False and bench.busy_processes({"runs": [{"imgsz": 640, "results": [{"name": "x", "others": quiet.as_dict()}]}]}) == []
 
