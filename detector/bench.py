@@ -417,21 +417,22 @@ def _run_setting(options: BenchOptions, model, batches: list[list[SourceFrame]],
         before_setting = load_average()
         round_index = 0
         schedule = [batch for _ in range(options.repeat) for batch in batches]
+        # Others' ticks are counted from one /proc snapshot to the next, so their CPU share is
+        # over that span (the run plus reading /proc), not over the run alone: a short run would
+        # otherwise overstate it.
         time.sleep(PAUSE_BETWEEN_RUNS_S)
-        snapshot = process_ticks()
+        snapshot, snapshot_at = process_ticks(), time.perf_counter()
         for position, batch in enumerate(schedule):
             upcoming = schedule[position + 1] if position + 1 < len(schedule) else None
             for contender in orders[round_index % len(orders)]:
                 record = stats[contender.name]
                 if record.load_before is None:
                     record.load_before = load_average()
-                start = time.perf_counter()
                 contender.run(batch, record, upcoming)
-                wall = time.perf_counter() - start
                 after = process_ticks()
-                record.others.add(snapshot, after, wall)
+                record.others.add(snapshot, after, time.perf_counter() - snapshot_at)
                 time.sleep(PAUSE_BETWEEN_RUNS_S)
-                snapshot = process_ticks()
+                snapshot, snapshot_at = process_ticks(), time.perf_counter()
             round_index += 1
         for s in stats.values():
             s.load_after = load_average()
