@@ -409,17 +409,16 @@ def _run_setting(options: BenchOptions, model, batches: list[list[SourceFrame]],
 
         # Cycle through every order of the contenders so that each runs right after each other
         # one equally often (a session with spinning threads keeps a core busy for a moment after
-        # it returns), and leave a short pause between runs for such spinners to go idle. The
-        # /proc snapshot between runs is the `after` of one run and the `before` of the next.
+        # it returns), and leave a short pause between runs for such spinners to go idle.
         orders = list(itertools.permutations(contenders))
         for s in stats.values():
             s.others = OthersCpu()
         before_setting = load_average()
         round_index = 0
         schedule = [batch for _ in range(options.repeat) for batch in batches]
-        # Others' ticks are counted from one /proc snapshot to the next, so their CPU share is
-        # over that span (the run plus reading /proc), not over the run alone: a short run would
-        # otherwise overstate it.
+        # Each run is bracketed by its own /proc snapshots (the pause falls between two runs'
+        # brackets), and others' CPU share is over the bracket (the run plus reading /proc), in
+        # which their ticks were counted: over the run alone a short run would overstate it.
         time.sleep(PAUSE_BETWEEN_RUNS_S)
         snapshot, snapshot_at = process_ticks(), time.perf_counter()
         for position, batch in enumerate(schedule):

@@ -41,8 +41,7 @@ def line(path):
     off = sum(len(q.get("misplaced_alerts", [])) for q in d["sequences"])
     val = ""
     if d.get("val"):
-        classes = {c["label"]: c for c in d["val"]["classes"]}
-        smoke = classes["smoke"]
+        smoke = next(c for c in d["val"]["classes"] if c["label"] == "smoke")
         val = f'val mAP50 {d["val"]["map50"]:.3f} (smoke P/R {smoke["precision"]:.2f}/{smoke["recall"]:.2f}), '
     return val + f'wc-s best {best:.3f}, boxed {small["frames_with_smoke_found_iou30"]}/14, alerts rm-w {seq["rm-w"]} wc-s {seq["wc-s"]} min, false {false}, off the plume {off}'
 print("epoch | val mAP50 / mAP50-95 | at 640 | at the 1280 cap")
